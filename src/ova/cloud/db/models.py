@@ -1,0 +1,102 @@
+"""Tables of the cloud's metadata store.
+
+Accounts are tracked resources of their own; every nested ARM resource (videos, access
+policies, edge modules, pipeline topologies, live pipelines, pipeline jobs) is a row of
+``resources`` told apart by ``kind``: their shared life cycle (names, systemData, paging,
+deletion with the account) lives in one place, and each kind's own rules live in its
+domain module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(64))
+    resource_group: Mapped[str] = mapped_column(String(90))
+    resource_group_key: Mapped[str] = mapped_column(String(90))
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+    location: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    modified_at: Mapped[datetime]
+    modified_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_accounts_scope", "subscription_id", "resource_group_key"),)
+
+
+class ResourceRow(Base):
+    __tablename__ = "resources"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(260))
+    name_key: Mapped[str] = mapped_column(String(260))
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    modified_at: Mapped[datetime]
+    modified_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (UniqueConstraint("account_id", "kind", "name_key", name="uq_resources_name"),)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ProvisioningTokenRow(Base):
+    __tablename__ = "provisioning_tokens"
+
+    jti: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]
+
+
+class OperationRow(Base):
+    """A long-running operation as ARM pollers see it (``operationStatuses/{id}``)."""
+
+    __tablename__ = "operations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class SigningKeyRow(Base):
+    """The service's own token-signing keys; the newest unretired one signs."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    private_pem: Mapped[str] = mapped_column(String(4096))
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]

@@ -1,0 +1,68 @@
+"""Composition root of ``ova cloud``: builds the store, services, family apps and listeners once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
+
+from ova.auth.service_tokens import ServiceTokenSigner
+from ova.cloud.api.management.app import create_app as management_app
+from ova.cloud.db import migrate
+from ova.cloud.db.engine import create_engine, session_factory
+from ova.cloud.domain import signing_keys
+from ova.cloud.domain.operator_keys import ApiKeyAuthenticator, OperatorAuthenticator
+from ova.cloud.domain.services import CloudServices, PublicUrls
+from ova.cloud.families import empty_family, listener_app
+from ova.cloud.metrics import CloudMetrics
+from ova.cloud.settings import CloudSettings, Family, ListenerSettings
+from ova.common.clock import Clock, SystemClock
+
+
+@dataclass
+class Cloud:
+    """A built cloud service: what the server runs and what tests drive directly."""
+
+    settings: CloudSettings
+    engine: AsyncEngine
+    services: CloudServices
+    apps: dict[Family, FastAPI]
+    listeners: list[tuple[ListenerSettings, ASGIApp]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def prepare_store(settings: CloudSettings) -> None:
+    """Create the data directory and bring the schema up to date."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(migrate.upgrade, settings.resolved_database_url)
+
+
+async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
+    clock = clock or SystemClock()
+    await prepare_store(settings)
+    engine = create_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        keys = await signing_keys.load_or_create(session, clock)
+    services = CloudServices(
+        settings=settings,
+        sessions=sessions,
+        clock=clock,
+        urls=PublicUrls.from_settings(settings),
+        tokens=ServiceTokenSigner(keys),
+    )
+    authenticator: OperatorAuthenticator = ApiKeyAuthenticator(sessions)
+    apps = {family: empty_family(family) for family in Family}
+    apps[Family.MANAGEMENT] = management_app(services, authenticator)
+    metrics = CloudMetrics(engine)
+    cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps)
+    for listener in settings.listeners:
+        cloud.listeners.append(
+            (listener, listener_app(listener, apps, metrics, settings.max_request_body_bytes))
+        )
+    return cloud

@@ -1,0 +1,86 @@
+"""Runs a built cloud service: one uvicorn server per listener, all in this process.
+
+With TLS on, a listener refuses handshakes below TLS 1.2. The production profile refuses
+to start unless every listener that is reachable from other machines has TLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import ssl
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from ova.cloud.runtime import Cloud
+from ova.cloud.settings import CloudSettings, ListenerSettings
+
+log = logging.getLogger("ova.cloud")
+
+
+class UnsafeConfiguration(Exception):
+    """The settings would expose a listener in a way the profile forbids."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_profile(settings: CloudSettings) -> None:
+    if settings.profile != "production":
+        return
+    exposed = [
+        f"{item.host}:{item.port}"
+        for item in settings.listeners
+        if not item.tls and not is_loopback(item.host)
+    ]
+    if exposed:
+        raise UnsafeConfiguration(
+            "The production profile requires TLS on every public listener; without TLS: " + ", ".join(exposed)
+        )
+
+
+def server_ssl_context(listener: ListenerSettings) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(listener.tls_cert), str(listener.tls_key))
+    return context
+
+
+def uvicorn_server(listener: ListenerSettings, app: ASGIApp) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        host=listener.host,
+        port=listener.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        proxy_headers=False,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
+    config.load()
+    if listener.tls:
+        # uvicorn builds its context from a protocol constant; replace it with one that
+        # pins the minimum version, which is what "TLS 1.2 or better" needs.
+        config.ssl = server_ssl_context(listener)
+    return uvicorn.Server(config)
+
+
+async def serve(cloud: Cloud) -> None:
+    check_profile(cloud.settings)
+    servers = [uvicorn_server(listener, app) for listener, app in cloud.listeners]
+    for listener, _ in cloud.listeners:
+        log.info("listening on %s (%s)", listener.base_url(), ", ".join(f.value for f in listener.families))
+    try:
+        await asyncio.gather(*(server.serve() for server in servers))
+    finally:
+        await cloud.close()

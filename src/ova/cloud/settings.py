@@ -1,0 +1,161 @@
+"""Settings of the ``ova cloud`` process: one pydantic-settings model, built once by the CLI.
+
+Sources, strongest first: command-line flags, ``OVA_`` environment variables (nested keys
+joined with ``__``, e.g. ``OVA_CLIENT_API__RATE_LIMIT_REQUESTS``), the YAML config file,
+then the defaults below. ``config/ova-cloud.example.yaml`` lists every key with its default.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from ova.cloud.db.engine import default_database_url
+
+Network = IPv4Network | IPv6Network
+
+
+class Family(StrEnum):
+    """Endpoint families; each is its own ASGI app."""
+
+    MANAGEMENT = "management"
+    CLIENT = "client"
+    STREAMING = "streaming"
+    EDGE = "edge"
+    TELEMETRY = "telemetry"
+    STORAGE = "storage"
+    HUB = "hub"
+
+
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
+PRIVATE_NETWORKS = [*LOOPBACK_NETWORKS, "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+
+
+class ListenerSettings(BaseModel):
+    """One socket the cloud service listens on, and the endpoint families it serves."""
+
+    host: str = Field("127.0.0.1", description="Address to bind.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port to bind (0 picks a free one).")
+    families: list[Family] = Field(
+        default_factory=lambda: list(Family), description="Endpoint families served on this listener."
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate chain; TLS is on when set (TLS 1.2+).")
+    tls_key: Path | None = Field(None, description="PEM private key for tls_cert.")
+    allow_networks: list[Network] = Field(
+        default_factory=list,
+        description="Client networks (CIDR) allowed to connect; empty allows every address.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="Base URL clients use to reach this listener (behind a proxy, say); "
+        "default: built from scheme, host and port.",
+    )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ListenerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be set together")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+
+class ClientApiSettings(BaseModel):
+    rate_limit_requests: int = Field(
+        50, ge=1, description="Client API requests allowed per account per window."
+    )
+    rate_limit_window_seconds: float = Field(10.0, gt=0, description="Length of the rate-limit window.")
+    policy_cache_seconds: float = Field(
+        5.0, ge=0, le=5, description="How long access policies are cached; changes apply within this time."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Exact origins allowed to call the client and streaming families."
+    )
+
+
+class ContentTokenSettings(BaseModel):
+    lifetime_seconds: int = Field(3600, ge=60, le=86400, description="Lifetime of a content token.")
+
+
+class CloudSettings(BaseSettings):
+    """Every setting of ``ova cloud``."""
+
+    model_config = SettingsConfigDict(env_prefix="OVA_", env_nested_delimiter="__", extra="forbid")
+
+    profile: Literal["development", "production"] = Field(
+        "development", description="production refuses to start unless every non-loopback listener has TLS."
+    )
+    data_dir: Path = Field(Path("data"), description="Directory for the SQLite store, keys and media.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL, e.g. postgresql+psycopg://user:pw@host/db; "
+        "default: SQLite (WAL) at DATA_DIR/ova.db.",
+    )
+    listeners: list[ListenerSettings] = Field(
+        default_factory=lambda: [ListenerSettings()],
+        description="Sockets to listen on. Default: one listener on 127.0.0.1:8080 serving every family.",
+    )
+    private_networks: list[Network] = Field(
+        default_factory=lambda: [IPv4Network(n) if "." in n else IPv6Network(n) for n in PRIVATE_NETWORKS],
+        description="Networks that count as private when an account sets publicNetworkAccess: Disabled.",
+    )
+    max_request_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest request body any family accepts (413 beyond)."
+    )
+    client_api: ClientApiSettings = Field(default_factory=ClientApiSettings)
+    content_token: ContentTokenSettings = Field(default_factory=ContentTokenSettings)
+
+    @model_validator(mode="after")
+    def _families_served(self) -> CloudSettings:
+        served = [family for listener in self.listeners for family in listener.families]
+        duplicated = sorted({f.value for f in served if served.count(f) > 1})
+        if duplicated:
+            raise ValueError(f"families served by more than one listener: {', '.join(duplicated)}")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or default_database_url(self.data_dir)
+
+    def listener_for(self, family: Family) -> ListenerSettings | None:
+        return next((item for item in self.listeners if family in item.families), None)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> CloudSettings:
+    """Build the settings from flags (``overrides``), environment, then the YAML file."""
+
+    class _FromFile(CloudSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if config_file is not None:
+                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+            return tuple(sources)
+
+    return _FromFile(**{key: value for key, value in overrides.items() if value is not None})
