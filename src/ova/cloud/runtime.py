@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from ova.auth.service_tokens import ServiceTokenSigner
+from ova.cloud.api.client.app import create_app as client_app
 from ova.cloud.api.management.app import create_app as management_app
+from ova.cloud.api.streaming.app import create_app as streaming_app
 from ova.cloud.db import migrate
 from ova.cloud.db.engine import create_engine, session_factory
 from ova.cloud.domain import signing_keys
@@ -59,6 +61,8 @@ async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
     authenticator: OperatorAuthenticator = ApiKeyAuthenticator(sessions)
     apps = {family: empty_family(family) for family in Family}
     apps[Family.MANAGEMENT] = management_app(services, authenticator)
+    apps[Family.CLIENT] = client_app(services)
+    apps[Family.STREAMING] = streaming_app(services)
     metrics = CloudMetrics(engine)
     cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps)
     for listener in settings.listeners:

@@ -12,7 +12,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,6 +90,16 @@ class ClientApiSettings(BaseModel):
     cors_origins: list[str] = Field(
         default_factory=list, description="Exact origins allowed to call the client and streaming families."
     )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin == "*" or not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ValueError(
+                    f"CORS origins must be exact origins like https://app.example.com, not {origin!r}"
+                )
+        return origins
 
 
 class ContentTokenSettings(BaseModel):

@@ -48,6 +48,7 @@ class OvaError(Exception):
         self.code = code or self.default_code
         self.target = target
         self.details: list[ErrorDetail] = details or []
+        self.headers: dict[str, str] = {}
 
 
 class ValidationFailed(OvaError, ValueError):

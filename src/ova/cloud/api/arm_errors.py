@@ -35,17 +35,24 @@ _HTTP_CODES = {
 
 
 def envelope(
-    status: int, code: str, message: str, target: str | None = None, details: Any = None
+    status: int,
+    code: str,
+    message: str,
+    target: str | None = None,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     error: dict[str, Any] = {"code": code, "message": message, "target": target, "details": details or []}
-    headers = {"WWW-Authenticate": 'Bearer realm="ova"'} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ova"'
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 async def _ova_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OvaError)
     details = [{"code": d.code, "message": d.message, "target": d.target} for d in exc.details]
-    return envelope(exc.status, exc.code, exc.message, exc.target, details)
+    return envelope(exc.status, exc.code, exc.message, exc.target, details, exc.headers)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

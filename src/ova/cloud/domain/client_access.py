@@ -1,0 +1,79 @@
+"""Who may use an account's client API: cached access policies and per-account rate limits.
+
+Policies are read from the store at most every ``policy_cache_seconds`` (5 s or less) per
+account and replica, so a changed or deleted policy takes effect everywhere within that
+time. Rate limits are counted per replica in fixed windows, as documented.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ova.auth.customer_jwt import AccessPolicySet
+from ova.cloud.db.models import ResourceRow
+from ova.common.errors import TooManyRequests
+
+MAX_CACHED_ACCOUNTS = 10_000
+Monotonic = Callable[[], float]
+
+
+class RateLimited(TooManyRequests):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many requests for this account; retry later.", code="TooManyRequests")
+        self.headers["Retry-After"] = str(retry_after)
+
+
+@dataclass
+class _Cached:
+    loaded_at: float
+    policies: AccessPolicySet
+
+
+class PolicyCache:
+    def __init__(self, ttl_seconds: float, monotonic: Monotonic = time.monotonic) -> None:
+        self._ttl, self._monotonic = ttl_seconds, monotonic
+        self._entries: OrderedDict[str, _Cached] = OrderedDict()
+
+    async def policies(self, session: AsyncSession, account_id: str) -> AccessPolicySet:
+        now = self._monotonic()
+        cached = self._entries.get(account_id)
+        if cached is not None and now - cached.loaded_at < self._ttl:
+            self._entries.move_to_end(account_id)
+            return cached.policies
+        statement = select(ResourceRow.name, ResourceRow.document).where(
+            ResourceRow.account_id == account_id, ResourceRow.kind == "accessPolicies"
+        )
+        rows = (await session.execute(statement)).all()
+        policies = AccessPolicySet((name, document.get("properties", {})) for name, document in rows)
+        self._entries[account_id] = _Cached(loaded_at=now, policies=policies)
+        self._entries.move_to_end(account_id)
+        while len(self._entries) > MAX_CACHED_ACCOUNTS:
+            self._entries.popitem(last=False)
+        return policies
+
+
+class RateLimiter:
+    """At most ``limit`` requests per ``window_seconds`` per key (fixed windows)."""
+
+    def __init__(self, limit: int, window_seconds: float, monotonic: Monotonic = time.monotonic) -> None:
+        self._limit, self._window, self._monotonic = limit, window_seconds, monotonic
+        self._windows: OrderedDict[str, tuple[int, int]] = OrderedDict()
+
+    def hit(self, key: str) -> None:
+        now = self._monotonic()
+        window = int(now // self._window)
+        current, used = self._windows.get(key, (window, 0))
+        if current != window:
+            used = 0
+        if used >= self._limit:
+            raise RateLimited(retry_after=max(1, int((window + 1) * self._window - now + 0.999)))
+        self._windows[key] = (window, used + 1)
+        self._windows.move_to_end(key)
+        while len(self._windows) > MAX_CACHED_ACCOUNTS:
+            self._windows.popitem(last=False)
