@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ova.cloud.settings import CloudSettings, ListenerSettings, load_settings
+from ova.common.logging import configure as configure_logging
 
 
 def _add_cloud_options(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     args = build_parser().parse_args(argv)
     handler: Any = args.handler
     return int(handler(args))

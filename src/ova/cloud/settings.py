@@ -12,7 +12,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,6 +43,8 @@ PRIVATE_NETWORKS = [*LOOPBACK_NETWORKS, "10.0.0.0/8", "172.16.0.0/12", "192.168.
 
 class ListenerSettings(BaseModel):
     """One socket the cloud service listens on, and the endpoint families it serves."""
+
+    model_config = ConfigDict(extra="forbid")
 
     host: str = Field("127.0.0.1", description="Address to bind.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port to bind (0 picks a free one).")
@@ -80,6 +82,8 @@ class ListenerSettings(BaseModel):
 
 
 class ClientApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     rate_limit_requests: int = Field(
         50, ge=1, description="Client API requests allowed per account per window."
     )
@@ -103,6 +107,8 @@ class ClientApiSettings(BaseModel):
 
 
 class ContentTokenSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     lifetime_seconds: int = Field(3600, ge=60, le=86400, description="Lifetime of a content token.")
 
 
@@ -131,8 +137,12 @@ class CloudSettings(BaseSettings):
     max_request_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest request body any family accepts (413 beyond)."
     )
-    client_api: ClientApiSettings = Field(default_factory=ClientApiSettings)
-    content_token: ContentTokenSettings = Field(default_factory=ContentTokenSettings)
+    client_api: ClientApiSettings = Field(
+        default_factory=ClientApiSettings, description="The client family: customer JWT admission."
+    )
+    content_token: ContentTokenSettings = Field(
+        default_factory=ContentTokenSettings, description="Tokens the streaming family accepts."
+    )
 
     @model_validator(mode="after")
     def _families_served(self) -> CloudSettings:
@@ -152,6 +162,8 @@ class CloudSettings(BaseSettings):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> CloudSettings:
     """Build the settings from flags (``overrides``), environment, then the YAML file."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file not found: {config_file}")
 
     class _FromFile(CloudSettings):
         @classmethod
