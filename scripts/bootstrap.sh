@@ -22,3 +22,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     fi
     echo "$digest" > "$stamp"
 fi
+
+# The player page's scripts (hls.js, dash.js) come from npm.
+if [ ! -f player/node_modules/.package-lock.json ] || [ player/package-lock.json -nt player/node_modules/.package-lock.json ]; then
+    (cd player && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -9,6 +9,7 @@ told apart by the first path segment (ARM paths start with ``/subscriptions`` or
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ova.cloud import player
 from ova.cloud.api import arm_errors
 from ova.cloud.guards import BodyLimit, NetworkAllowList, send_error
 from ova.cloud.metrics import CloudMetrics, MetricsMiddleware
@@ -81,7 +83,11 @@ def openapi_route(apps: Mapping[Family, FastAPI]) -> Route:
 
 
 def listener_app(
-    listener: ListenerSettings, apps: Mapping[Family, FastAPI], metrics: CloudMetrics, body_limit: int
+    listener: ListenerSettings,
+    apps: Mapping[Family, FastAPI],
+    metrics: CloudMetrics,
+    body_limit: int,
+    player_dir: Path | None = None,
 ) -> ASGIApp:
     served = {family: apps[family] for family in listener.families if family in apps}
     wrapped = {family: MetricsMiddleware(app, family.value, metrics) for family, app in served.items()}
@@ -89,6 +95,8 @@ def listener_app(
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         openapi_route(served),
     ]
+    if Family.CLIENT in served and player_dir is not None:
+        routes += player.routes(player_dir)
     routes += [Mount(PREFIXES[f], app=app) for f, app in wrapped.items() if f in PREFIXES]
     owners = {
         segment: wrapped[f] for f, segments in ROOT_SEGMENTS.items() if f in wrapped for segment in segments

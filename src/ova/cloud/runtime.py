@@ -20,6 +20,7 @@ from ova.cloud.domain.operator_keys import ApiKeyAuthenticator, OperatorAuthenti
 from ova.cloud.domain.services import CloudServices, PublicUrls
 from ova.cloud.families import empty_family, listener_app
 from ova.cloud.metrics import CloudMetrics
+from ova.cloud.player import default_player_dir
 from ova.cloud.settings import CloudSettings, Family, ListenerSettings
 from ova.common.clock import Clock, SystemClock
 
@@ -65,6 +66,7 @@ async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
     apps[Family.STREAMING] = streaming_app(services)
     metrics = CloudMetrics(engine)
     cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps)
+    player_dir = settings.player_dir or default_player_dir()
     for listener in settings.listeners:
         cloud.listeners.append(
             (listener, listener_app(listener, apps, metrics, settings.max_request_body_bytes))

@@ -137,6 +137,10 @@ class CloudSettings(BaseSettings):
     max_request_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest request body any family accepts (413 beyond)."
     )
+    player_dir: Path | None = Field(
+        None,
+        description="Directory of the player page served at /player/; default: player/ of the source checkout.",
+    )
     client_api: ClientApiSettings = Field(
         default_factory=ClientApiSettings, description="The client family: customer JWT admission."
     )

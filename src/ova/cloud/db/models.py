@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -100,3 +100,43 @@ class SigningKeyRow(Base):
     private_pem: Mapped[str] = mapped_column(String(4096))
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
+
+
+class InitSegmentRow(Base):
+    """One codec configuration of a video: the init segment players fetch before its media."""
+
+    __tablename__ = "init_segments"
+
+    video_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True)
+    config_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blob_name: Mapped[str] = mapped_column(String(1024))
+    codec: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int]
+    height: Mapped[int]
+    timescale: Mapped[int]
+    created_at: Mapped[datetime]
+
+
+class SegmentRow(Base):
+    """One stored media segment: manifests for any window are range queries over these rows."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    video_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int]
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    blob_name: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    config_hash: Mapped[str] = mapped_column(String(64))
+    gap_before: Mapped[bool]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("video_id", "start_ms", "sequence", name="uq_segments_position"),
+        Index("ix_segments_video_start", "video_id", "start_ms"),
+    )

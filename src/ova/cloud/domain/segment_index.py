@@ -1,0 +1,136 @@
+"""The segment index: what is stored for each video, queried by time and never by listing storage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ova.cloud.db.models import InitSegmentRow, ResourceRow, SegmentRow
+
+# Segments are at most five minutes long (the original's PT5M); a window query looks back this
+# far before its start so the range query stays on the (video, start) index.
+MAX_SEGMENT_MS = 6 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class StoredInit:
+    config_hash: str
+    blob_name: str
+    codec: str
+    width: int
+    height: int
+    timescale: int
+
+
+@dataclass(frozen=True)
+class StoredSegment:
+    start_ms: int
+    duration_ms: int
+    sequence: int
+    blob_name: str
+    size: int
+    sha256: str
+    config_hash: str
+    gap_before: bool
+
+
+def container_name(video_id: str) -> str:
+    """The blob container holding one video's media."""
+    return f"video-{video_id.replace('-', '')}"
+
+
+def init_blob_name(config_hash: str) -> str:
+    return f"init/{config_hash}.mp4"
+
+
+def segment_blob_name(start_ms: int, sequence: int) -> str:
+    moment = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
+    return f"segments/{moment:%Y/%m/%d/%H}/{start_ms}-{sequence}.m4s"
+
+
+async def add_init(session: AsyncSession, video_id: str, init: StoredInit, now: datetime) -> None:
+    """Record a codec configuration; recording the same one again changes nothing."""
+    values = dict(
+        video_id=video_id, config_hash=init.config_hash, blob_name=init.blob_name, codec=init.codec,
+        width=init.width, height=init.height, timescale=init.timescale, created_at=now,
+    )  # fmt: skip
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(insert(InitSegmentRow).values(**values).on_conflict_do_nothing())
+
+
+async def add_segment(session: AsyncSession, video_id: str, segment: StoredSegment, now: datetime) -> None:
+    session.add(SegmentRow(video_id=video_id, created_at=now, **segment.__dict__))
+    video = await session.get(ResourceRow, video_id)
+    if video is not None and not video.document.get("internal", {}).get("hasData"):
+        video.document = {
+            **video.document,
+            "internal": {**video.document.get("internal", {}), "hasData": True},
+        }
+    await session.flush()
+
+
+async def window(session: AsyncSession, video_id: str, start_ms: int, end_ms: int) -> list[StoredSegment]:
+    """Segments overlapping ``[start_ms, end_ms)``, oldest first."""
+    statement = (
+        select(SegmentRow)
+        .where(
+            SegmentRow.video_id == video_id,
+            SegmentRow.start_ms > start_ms - MAX_SEGMENT_MS,
+            SegmentRow.start_ms < end_ms,
+        )
+        .order_by(SegmentRow.start_ms, SegmentRow.sequence)
+    )
+    rows = (await session.execute(statement)).scalars()
+    return [to_stored(row) for row in rows if row.start_ms + row.duration_ms > start_ms]
+
+
+async def newest_end_ms(session: AsyncSession, video_id: str) -> int | None:
+    statement = select(func.max(SegmentRow.start_ms + SegmentRow.duration_ms)).where(
+        SegmentRow.video_id == video_id
+    )
+    value = (await session.execute(statement)).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+async def segment_at(
+    session: AsyncSession, video_id: str, start_ms: int, sequence: int
+) -> StoredSegment | None:
+    statement = select(SegmentRow).where(
+        SegmentRow.video_id == video_id, SegmentRow.start_ms == start_ms, SegmentRow.sequence == sequence
+    )
+    row = (await session.execute(statement)).scalar_one_or_none()
+    return to_stored(row) if row is not None else None
+
+
+async def inits(
+    session: AsyncSession, video_id: str, hashes: Sequence[str] | None = None
+) -> dict[str, StoredInit]:
+    statement = select(InitSegmentRow).where(InitSegmentRow.video_id == video_id)
+    if hashes is not None:
+        statement = statement.where(InitSegmentRow.config_hash.in_(set(hashes)))
+    return {
+        row.config_hash: StoredInit(
+            row.config_hash, row.blob_name, row.codec, row.width, row.height, row.timescale
+        )
+        for row in (await session.execute(statement)).scalars()
+    }
+
+
+async def last_sequence(session: AsyncSession, video_id: str) -> int:
+    statement = select(func.max(SegmentRow.sequence)).where(SegmentRow.video_id == video_id)
+    value = (await session.execute(statement)).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
+def to_stored(row: SegmentRow) -> StoredSegment:
+    return StoredSegment(
+        start_ms=row.start_ms, duration_ms=row.duration_ms, sequence=row.sequence, blob_name=row.blob_name,
+        size=row.size, sha256=row.sha256, config_hash=row.config_hash, gap_before=row.gap_before,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""MPEG-DASH (ISO/IEC 23009-1) manifests written from a segment index."""

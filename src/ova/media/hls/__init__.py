@@ -1,0 +1,1 @@
+"""HLS (RFC 8216) playlists written from a segment index."""
