@@ -68,7 +68,6 @@ async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
     cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps)
     player_dir = settings.player_dir or default_player_dir()
     for listener in settings.listeners:
-        cloud.listeners.append(
-            (listener, listener_app(listener, apps, metrics, settings.max_request_body_bytes))
-        )
+        app = listener_app(listener, apps, metrics, settings.max_request_body_bytes, player_dir)
+        cloud.listeners.append((listener, app))
     return cloud
