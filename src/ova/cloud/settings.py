@@ -139,7 +139,7 @@ class CloudSettings(BaseSettings):
     )
     player_dir: Path | None = Field(
         None,
-        description="Directory of the player page served at /player/; default: player/ of the source checkout.",
+        description="Directory of the player page served at /player/; default: the checkout's player/.",
     )
     client_api: ClientApiSettings = Field(
         default_factory=ClientApiSettings, description="The client family: customer JWT admission."
