@@ -93,6 +93,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def cmd_camera(args: argparse.Namespace) -> int:
+    from ova.camera.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ova", description="Open Video Analyzer")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="Run everything on embedded defaults and print where to look.")
     _add_cloud_options(demo)
     demo.set_defaults(handler=cmd_demo)
+    from ova.camera.command import add_arguments as add_camera_arguments
+
+    camera = commands.add_parser(
+        "camera", help="Run the RTSP camera simulator (H.264 test picture with a clock)."
+    )
+    add_camera_arguments(camera)
+    camera.set_defaults(handler=cmd_camera)
     return parser
 
 

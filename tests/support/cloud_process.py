@@ -31,6 +31,7 @@ class CloudProcessError(RuntimeError):
 class CloudProcess:
     def __init__(self, root: Path, tls: TlsFiles, database_url: str | None = None) -> None:
         self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "data"
         self.tls = tls
         self.port = free_port()
@@ -69,7 +70,6 @@ class CloudProcess:
         return done.stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         self.operator_key = self.create_key()
         command = self._cli(
             "cloud",

@@ -2,11 +2,20 @@
 
 Generated per test session with ``cryptography`` (nothing is committed). Clients trust
 ``ca_cert`` only; the server presents ``server_cert`` (valid for 127.0.0.1, ::1 and localhost).
+
+``legacy_client_context`` offers nothing newer than TLS 1.1; ``legacy_server_handshake`` proves
+that such a client really can complete a TLS 1.1 handshake here, so a server refusing it
+is the server's doing and not a limit of the local OpenSSL build.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
+import ssl
+import threading
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,3 +121,43 @@ def write_tls_files(directory: Path) -> TlsFiles:
     )
     files.server_key.chmod(0o600)
     return files
+
+
+def legacy_client_context(ca_cert: Path) -> ssl.SSLContext:
+    """A client that trusts the test CA and speaks TLS 1.0 or 1.1 only, with every cipher allowed."""
+    context = ssl.create_default_context(cafile=str(ca_cert))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # naming TLS 1.0/1.1 at all is deprecated
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+def legacy_server_handshake(files: TlsFiles, client: ssl.SSLContext) -> str | None:
+    """The version ``client`` negotiates with a one-shot loopback server that allows TLS 1.0+."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        server.minimum_version = ssl.TLSVersion.TLSv1
+    server.set_ciphers("DEFAULT:@SECLEVEL=0")
+    server.load_cert_chain(str(files.server_cert), str(files.server_key))
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(5)
+
+        def serve_one() -> None:
+            with contextlib.suppress(OSError):
+                connection, _ = listener.accept()
+                with server.wrap_socket(connection, server_side=True):
+                    pass
+
+        thread = threading.Thread(target=serve_one, daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+            client.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+        ):
+            version = tls.version()
+        thread.join(timeout=5)
+    return version

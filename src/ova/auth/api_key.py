@@ -35,7 +35,7 @@ def generate() -> ApiKey:
 
 
 def parse(value: str) -> ApiKey | None:
-    match = KEY_FORMAT.match(value) if len(value) < 128 else None
+    match = KEY_FORMAT.fullmatch(value) if len(value) < 128 else None
     return ApiKey(key_id=match.group(1), secret=match.group(2)) if match else None
 
 

@@ -90,7 +90,13 @@ def listener_app(
     player_dir: Path | None = None,
 ) -> ASGIApp:
     served = {family: apps[family] for family in listener.families if family in apps}
-    wrapped = {family: MetricsMiddleware(app, family.value, metrics) for family, app in served.items()}
+    # The storage family bounds uploads itself (blobs are larger than API bodies).
+    wrapped = {
+        family: MetricsMiddleware(
+            app if family is Family.STORAGE else BodyLimit(app, body_limit), family.value, metrics
+        )
+        for family, app in served.items()
+    }
     routes: list[Route | Mount] = [
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         openapi_route(served),
@@ -102,6 +108,4 @@ def listener_app(
         segment: wrapped[f] for f, segments in ROOT_SEGMENTS.items() if f in wrapped for segment in segments
     }
     routes.append(Mount("/", app=RootDispatch(owners)))
-    app: ASGIApp = Starlette(routes=routes)
-    app = BodyLimit(app, body_limit)
-    return NetworkAllowList(app, listener.allow_networks)
+    return NetworkAllowList(Starlette(routes=routes), listener.allow_networks)

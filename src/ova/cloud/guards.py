@@ -47,12 +47,13 @@ class NetworkAllowList:
         await self._app(scope, receive, send)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Answers 413 to request bodies over ``limit`` bytes, declared or streamed."""
+    """Answers 413 to request bodies over ``limit`` bytes, declared or streamed.
+
+    A declared ``Content-Length`` is checked before the app runs (the server holds the body to
+    that length). A body of undeclared length (chunked) is read up to the limit first and handed
+    to the app whole, so the app never starts on a body it would have to abandon midway.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self._app, self._limit = app, limit
@@ -62,31 +63,44 @@ class BodyLimit:
             await self._app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._limit):
-            await send_error(
-                send, 413, "RequestEntityTooLarge", f"Request bodies are limited to {self._limit} bytes."
-            )
+        if declared is not None:
+            if declared.isdigit() and int(declared) <= self._limit:
+                await self._app(scope, receive, send)
+            else:
+                await self._refuse(send)
             return
-        received = 0
-        started = False
+        first = await self._buffered(receive)
+        if first is None:
+            await self._refuse(send)
+            return
+        await self._app(scope, _replaying(first, receive), send)
 
-        async def counted_receive() -> Message:
-            nonlocal received
+    async def _buffered(self, receive: Receive) -> Message | None:
+        """The whole body as one message, or None when it grows past the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self._limit:
-                raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return message  # the client left; the app sees that as it would have
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self._limit:
+                return None
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+    async def _refuse(self, send: Send) -> None:
+        await send_error(
+            send, 413, "RequestEntityTooLarge", f"Request bodies are limited to {self._limit} bytes."
+        )
 
-        try:
-            await self._app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
-            if not started:
-                await send_error(
-                    send, 413, "RequestEntityTooLarge", f"Request bodies are limited to {self._limit} bytes."
-                )
+
+def _replaying(first: Message, receive: Receive) -> Receive:
+    """``receive`` that hands out ``first`` once, then defers to the server again."""
+    pending = [first]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay

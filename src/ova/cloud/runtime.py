@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from ova.auth.service_tokens import ServiceTokenSigner
 from ova.cloud.api.client.app import create_app as client_app
 from ova.cloud.api.management.app import create_app as management_app
+from ova.cloud.api.storage.app import create_app as storage_app
 from ova.cloud.api.streaming.app import create_app as streaming_app
 from ova.cloud.db import migrate
 from ova.cloud.db.engine import create_engine, session_factory
@@ -23,6 +24,11 @@ from ova.cloud.metrics import CloudMetrics
 from ova.cloud.player import default_player_dir
 from ova.cloud.settings import CloudSettings, Family, ListenerSettings
 from ova.common.clock import Clock, SystemClock
+from ova.storage.blob_store import BlobStore
+from ova.storage.filesystem import FilesystemBlobStore
+from ova.storage.keys import load_or_create_keys
+from ova.storage.registry import open_blob_store
+from ova.storage.sas import SasSigner
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Cloud:
     listeners: list[tuple[ListenerSettings, ASGIApp]] = field(default_factory=list)
 
     async def close(self) -> None:
+        await self.services.blobs.close()
         await self.engine.dispose()
 
 
@@ -45,6 +52,20 @@ async def prepare_store(settings: CloudSettings) -> None:
     await asyncio.to_thread(migrate.upgrade, settings.resolved_database_url)
 
 
+async def open_storage(settings: CloudSettings, clock: Clock) -> tuple[SasSigner, BlobStore]:
+    """The blob store for media and the signer of the filesystem store's SAS URLs."""
+    keys = await asyncio.to_thread(load_or_create_keys, settings.data_dir / "storage-keys.json")
+    signer = SasSigner(settings.storage.account_name, keys.primary, keys.secondary, clock=clock)
+    listener = settings.listener_for(Family.STORAGE)
+    url = settings.storage.url or f"file://{(settings.data_dir / 'blobs').resolve()}"
+    key = settings.storage.account_key.get_secret_value() if settings.storage.account_key else None
+    public_url = listener.base_url() + "/storage" if listener else None
+    store = await asyncio.to_thread(
+        open_blob_store, url, account_key=key, signer=signer, public_url=public_url
+    )
+    return signer, store
+
+
 async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
     clock = clock or SystemClock()
     await prepare_store(settings)
@@ -52,18 +73,25 @@ async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
         keys = await signing_keys.load_or_create(session, clock)
+    sas_signer, blobs = await open_storage(settings, clock)
     services = CloudServices(
         settings=settings,
         sessions=sessions,
         clock=clock,
         urls=PublicUrls.from_settings(settings),
         tokens=ServiceTokenSigner(keys),
+        blobs=blobs,
     )
     authenticator: OperatorAuthenticator = ApiKeyAuthenticator(sessions)
     apps = {family: empty_family(family) for family in Family}
     apps[Family.MANAGEMENT] = management_app(services, authenticator)
     apps[Family.CLIENT] = client_app(services)
     apps[Family.STREAMING] = streaming_app(services)
+    if isinstance(blobs, FilesystemBlobStore):
+        storage = settings.storage
+        apps[Family.STORAGE] = storage_app(
+            blobs, sas_signer, storage.account_name, clock, max_blob_bytes=storage.max_blob_bytes
+        )
     metrics = CloudMetrics(engine)
     cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps)
     player_dir = settings.player_dir or default_player_dir()

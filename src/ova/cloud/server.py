@@ -19,6 +19,8 @@ from ova.cloud.settings import CloudSettings, ListenerSettings
 
 log = logging.getLogger("ova.cloud")
 
+MAX_HEADER_BYTES = 16 * 1024
+
 
 class UnsafeConfiguration(Exception):
     """The settings would expose a listener in a way the profile forbids."""
@@ -65,7 +67,12 @@ def uvicorn_server(listener: ListenerSettings, app: ASGIApp) -> uvicorn.Server:
         server_header=False,
         proxy_headers=False,
         timeout_keep_alive=5,
-        h11_max_incomplete_event_size=16 * 1024,
+        timeout_graceful_shutdown=5,
+        # h11, not httptools (uvicorn's default when installed): httptools buffers a header
+        # block of any size, so a client could make the server read megabytes before any
+        # check; h11 refuses one that is still incomplete past MAX_HEADER_BYTES.
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     config.load()
     if listener.tls:

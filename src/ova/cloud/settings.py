@@ -12,7 +12,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -112,6 +112,23 @@ class ContentTokenSettings(BaseModel):
     lifetime_seconds: int = Field(3600, ge=60, le=86400, description="Lifetime of a content token.")
 
 
+class StorageSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(
+        None,
+        description="Blob store: file://DIR, azure://ACCOUNT, azure+http://HOST:PORT/ACCOUNT or an Azure "
+        "connection string; default file://DATA_DIR/blobs.",
+    )
+    account_name: str = Field("ova", description="Account name signed into the filesystem store's SAS.")
+    account_key: SecretStr | None = Field(
+        None, description="Azure account key (base64) for azure:// URLs; needed for signed URLs."
+    )
+    max_blob_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest blob one storage-family PUT accepts (413 beyond)."
+    )
+
+
 class CloudSettings(BaseSettings):
     """Every setting of ``ova cloud``."""
 
@@ -136,6 +153,9 @@ class CloudSettings(BaseSettings):
     )
     max_request_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest request body any family accepts (413 beyond)."
+    )
+    storage: StorageSettings = Field(
+        default_factory=StorageSettings, description="Blob storage for recorded media."
     )
     player_dir: Path | None = Field(
         None,

@@ -166,7 +166,7 @@ async def check_name_availability(session: AsyncSession, body: Mapping[str, Any]
     if request.type is not None and request.type.lower() != ACCOUNT_TYPE.lower():
         raise ValidationFailed(f"Only '{ACCOUNT_TYPE}' names can be checked.", target="type")
     name = request.name or ""
-    if not ACCOUNT_NAME.match(name):
+    if not ACCOUNT_NAME.fullmatch(name):
         return {"nameAvailable": False, "reason": "Invalid", "message": ACCOUNT_NAME_RULE}
     if await name_taken(session, name):
         return {"nameAvailable": False, "reason": "AlreadyExists", "message": f"The name '{name}' is in use."}

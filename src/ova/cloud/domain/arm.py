@@ -46,14 +46,14 @@ class AccountScope:
 
 
 def check_scope(subscription_id: str, resource_group: str) -> None:
-    if not SUBSCRIPTION_ID.match(subscription_id):
+    if not SUBSCRIPTION_ID.fullmatch(subscription_id):
         raise ValidationFailed("The subscription id is invalid.", code="InvalidSubscriptionId")
-    if not RESOURCE_GROUP_NAME.match(resource_group) or resource_group.endswith("."):
+    if not RESOURCE_GROUP_NAME.fullmatch(resource_group) or resource_group.endswith("."):
         raise ValidationFailed("The resource group name is invalid.", code="InvalidResourceGroupName")
 
 
 def check_name(name: str, pattern: re.Pattern[str], rule: str, kind: str) -> None:
-    if not pattern.match(name):
+    if not pattern.fullmatch(name):  # fullmatch: ``$`` alone lets a trailing newline through
         raise ValidationFailed(
             f"The {kind} name '{name[:64]}' is invalid. {rule}", code="InvalidResourceName"
         )
@@ -83,7 +83,7 @@ class Page:
 def parse_page(top: str | None, skip_token: str | None) -> Page:
     size = DEFAULT_PAGE_SIZE
     if top is not None:
-        if not top.isdigit() or not 1 <= int(top) <= MAX_PAGE_SIZE:
+        if not (top.isascii() and top.isdigit()) or not 1 <= int(top) <= MAX_PAGE_SIZE:
             raise ValidationFailed(f"$top must be an integer from 1 to {MAX_PAGE_SIZE}.", target="$top")
         size = int(top)
     return Page(size=size, after=decode_skip_token(skip_token) if skip_token else None)
@@ -97,7 +97,7 @@ def decode_skip_token(token: str) -> str:
     try:
         padded = token + "=" * (-len(token) % 4)
         value: Any = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:
         raise ValidationFailed("$skipToken is invalid.", target="$skipToken") from exc
     if not isinstance(value, dict) or not isinstance(value.get("after"), str):
         raise ValidationFailed("$skipToken is invalid.", target="$skipToken")

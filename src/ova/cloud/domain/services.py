@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ova.auth.service_tokens import ServiceTokenSigner
 from ova.cloud.settings import CloudSettings, Family
 from ova.common.clock import Clock
+from ova.storage.blob_store import BlobStore
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,4 @@ class CloudServices:
     clock: Clock
     urls: PublicUrls
     tokens: ServiceTokenSigner
+    blobs: BlobStore

@@ -84,7 +84,7 @@ async def get_video(request: Request, account_key: str, name: str) -> Any:
 
 
 async def list_content_token(request: Request, account_key: str, name: str) -> Any:
-    """Both casings: ARM's ``token``/``expirationDate`` and the original player's ``Token``/``ExpirationDate``."""
+    """Both casings: ARM's token/expirationDate and the original player's Token/ExpirationDate."""
     async with request.app.state.services.sessions.begin() as session:
         ctx, _ = await admit(request, session, account_key, f"/videos/{name}")
         issued = await videos.list_content_token(ctx, name)

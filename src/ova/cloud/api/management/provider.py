@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from ova.cloud.api.management.context import check_api_version
+from ova.cloud.api.management.context import check_api_version, operator
 from ova.cloud.domain.arm import ACCOUNT_TYPE, PROVIDER
 from ova.cloud.domain.resources import KINDS
 
-router = APIRouter(dependencies=[Depends(check_api_version)], tags=["Operations"])
+router = APIRouter(dependencies=[Depends(check_api_version), Depends(operator)], tags=["Operations"])
 
 ACTIONS = {
     "edgeModules": ["listProvisioningToken"],

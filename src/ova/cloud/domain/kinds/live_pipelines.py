@@ -8,8 +8,10 @@ Activation resolves parameters and creates the videos its video sinks record int
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from pydantic_core import PydanticCustomError
 
 from ova.cloud.db.models import OperationRow, ResourceRow
 from ova.cloud.domain import operations
@@ -36,10 +38,12 @@ from ova.contracts.topology import (
     secret_parameter_names,
     validate_cloud_topology,
 )
+from ova.contracts.topology_values import duration
 
 INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING = "Inactive", "Activating", "Active", "Deactivating"
 FROZEN_WHILE_ACTIVE = ("topologyName", "parameters", "bitrateKbps")
 REFERENCE = re.compile(r"\$\{([^}]+)\}")
+SEGMENT_LENGTH = duration(30, 300, 30)
 
 
 class LivePipelineKind(ResourceKind):
@@ -66,12 +70,8 @@ class LivePipelineKind(ResourceKind):
         return {"properties": {**stored, "state": state}, "internal": internal}
 
     async def render_properties(self, ctx: KindContext, row: ResourceRow) -> Document:
-        properties = dict(row.document["properties"])
-        secrets = set(row.document.get("internal", {}).get("secretParameters", []))
-        properties["parameters"] = [
-            {"name": p["name"]} if p["name"] in secrets else p for p in properties.get("parameters", [])
-        ]
-        return properties
+        secrets = row.document.get("internal", {}).get("secretParameters", [])
+        return await without_secrets(ctx, row.document["properties"], secrets)
 
     async def before_delete(self, ctx: KindContext, row: ResourceRow) -> None:
         if row.document["properties"]["state"] != INACTIVE:
@@ -91,6 +91,34 @@ async def resolve(
     model = validate_cloud_topology(topology.document)
     supplied = {str(p["name"]): str(p.get("value", "")) for p in properties.get("parameters", [])}
     return topology.document, model, resolve_parameters(model, supplied)
+
+
+async def without_secrets(
+    ctx: KindContext, properties: Mapping[str, Any], also_secret: Iterable[str] = ()
+) -> Document:
+    """A pipeline's properties for a read: secret parameters keep their name and lose their value.
+
+    Secrets are those the topology declares now (it may have changed since the pipeline
+    was written) and ``also_secret``.
+    """
+    topology = await find(ctx.session, ctx.account, TOPOLOGIES, str(properties["topologyName"]))
+    declared = topology.document["properties"].get("parameters", []) if topology else []
+    secrets = set(also_secret) | {
+        str(p["name"]) for p in declared if str(p.get("type", "")).lower() == "secretstring"
+    }
+    parameters = properties.get("parameters", [])
+    return {
+        **properties,
+        "parameters": [{"name": p["name"]} if p["name"] in secrets else p for p in parameters],
+    }
+
+
+def system_variables(row: ResourceRow) -> dict[str, str]:
+    """The values of ``${System.PipelineName}`` and ``${System.TopologyName}`` (allowed in video names)."""
+    return {
+        "System.PipelineName": row.name,
+        "System.TopologyName": str(row.document["properties"]["topologyName"]),
+    }
 
 
 def substitute(text: str, values: Mapping[str, str]) -> str:
@@ -116,21 +144,28 @@ async def ensure_videos(
                 code="ResourceValidationError",
             )
         if await find(ctx.session, ctx.account, videos.KIND, name) is None:
-            creation = sink.get("videoCreationProperties") or {}
-            body = {
-                "properties": {
-                    key: substitute(str(creation[key]), values)
-                    for key in ("title", "description")
-                    if key in creation
-                }
+            creation = {
+                key: substitute(str(value), values)
+                for key, value in (sink.get("videoCreationProperties") or {}).items()
             }
-            row, _ = await put(ctx, videos.KIND, name, body)
+            properties: Document = {key: creation[key] for key in ("title", "description") if key in creation}
+            if "retentionPeriod" in creation:
+                properties["archival"] = {"retentionPeriod": creation["retentionPeriod"]}
+            row, _ = await put(ctx, videos.KIND, name, {"properties": properties})
             row.document = {
                 **row.document,
-                "internal": videos.new_internal(creation.get("segmentLength", "PT30S")),
+                "internal": videos.new_internal(segment_length(creation.get("segmentLength", "PT30S"))),
             }
         names.append(name)
     return names
+
+
+def segment_length(value: str) -> str:
+    """A segment length supplied through a parameter, checked as the topology checks literal ones."""
+    try:
+        return SEGMENT_LENGTH(value)
+    except PydanticCustomError as error:
+        raise ValidationFailed(str(error), target="properties.parameters") from None
 
 
 async def activate(ctx: KindContext, name: str) -> OperationRow:
@@ -142,7 +177,7 @@ async def activate(ctx: KindContext, name: str) -> OperationRow:
         # Activating lasts as long as this transaction: parameters resolve, videos exist.
         # Running the camera itself is the recording host's job (a later issue).
         topology, _, values = await resolve(ctx, row.document["properties"], topology_kind="Live")
-        video_names = await ensure_videos(ctx, topology, values)
+        video_names = await ensure_videos(ctx, topology, {**values, **system_variables(row)})
         row.document = {
             **row.document,
             "internal": {**row.document.get("internal", {}), "videoNames": video_names},

@@ -8,7 +8,7 @@ from typing import Any
 
 from ova.cloud.db.models import OperationRow, ResourceRow
 from ova.cloud.domain import operations
-from ova.cloud.domain.kinds.live_pipelines import resolve
+from ova.cloud.domain.kinds.live_pipelines import resolve, without_secrets
 from ova.cloud.domain.resources import (
     PIPELINE_NAME,
     PIPELINE_NAME_RULE,
@@ -48,6 +48,9 @@ class PipelineJobKind(ResourceKind):
         await resolve(ctx, stored, topology_kind="Batch")
         expiration = isoformat(ctx.services.clock.now() + JOB_LIFETIME)
         return {"properties": {**stored, "state": PROCESSING, "expiration": expiration}}
+
+    async def render_properties(self, ctx: KindContext, row: ResourceRow) -> Document:
+        return await without_secrets(ctx, row.document["properties"])
 
     async def before_delete(self, ctx: KindContext, row: ResourceRow) -> None:
         if row.document["properties"]["state"] == PROCESSING:

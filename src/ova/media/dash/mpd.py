@@ -1,0 +1,86 @@
+"""DASH MPDs (ISO/IEC 23009-1) with one Period per timeline run and explicit segment lists.
+
+Each Period uses ``SegmentList`` with a ``SegmentTimeline`` in milliseconds, so segment URLs
+can be anything (they carry the archive's own names and, when needed, the token). A Period's
+``presentationTimeOffset`` is the media time of its first segment, so the media's decode times
+line up with the Period start; a live MPD (recording continues) is ``dynamic``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from xml.sax.saxutils import quoteattr
+
+from ova.media.timeline import Run
+
+NAMESPACE = "urn:mpeg:dash:schema:mpd:2011"
+PROFILE = "urn:mpeg:dash:profile:isoff-live:2011"
+
+
+def duration(ms: int) -> str:
+    return f"PT{ms / 1000:.3f}S"
+
+
+def wall_clock(epoch_ms: int) -> str:
+    return (
+        datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def timeline_entries(run: Run) -> list[str]:
+    """``<S>`` elements, repeating (``r``) equal back-to-back durations."""
+    entries: list[list[int]] = []  # [t, d, r]
+    for segment in run.segments:
+        last = entries[-1] if entries else None
+        if last and last[1] == segment.duration_ms and last[0] + last[1] * (last[2] + 1) == segment.media_ms:
+            last[2] += 1
+        else:
+            entries.append([segment.media_ms, segment.duration_ms, 0])
+    return [f'<S t="{t}" d="{d}"' + (f' r="{r}"' if r else "") + "/>" for t, d, r in entries]
+
+
+def period(run: Run, index: int, availability_start_ms: int) -> list[str]:
+    track = run.track
+    first = run.segments[0]
+    lines = [
+        f'  <Period id="p{index}" start="{duration(first.start_ms - availability_start_ms)}">',
+        '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">',
+        f'      <Representation id="v{index}" codecs={quoteattr(track.codec)} width="{track.width}" '
+        f'height="{track.height}" bandwidth="{max(track.bandwidth, 1)}">',
+        f'        <SegmentList timescale="1000" presentationTimeOffset="{first.media_ms}">',
+        f"          <Initialization sourceURL={quoteattr(track.init_uri)}/>",
+        "          <SegmentTimeline>",
+        *(f"            {entry}" for entry in timeline_entries(run)),
+        "          </SegmentTimeline>",
+        *(f"          <SegmentURL media={quoteattr(segment.uri)}/>" for segment in run.segments),
+        "        </SegmentList>",
+        "      </Representation>",
+        "    </AdaptationSet>",
+        "  </Period>",
+    ]
+    return lines
+
+
+def render(runs: Sequence[Run], *, ended: bool, now_ms: int, refresh_ms: int = 2000) -> str:
+    """The MPD for ``runs`` (time-ordered, non-empty); ``ended`` makes it static (VOD)."""
+    start = runs[0].start_ms
+    total = runs[-1].end_ms - start
+    if ended:
+        header = f'type="static" mediaPresentationDuration="{duration(total)}"'
+    else:
+        header = (
+            f'type="dynamic" availabilityStartTime="{wall_clock(start)}" publishTime="{wall_clock(now_ms)}" '
+            f'minimumUpdatePeriod="{duration(refresh_ms)}" timeShiftBufferDepth="{duration(total)}" '
+            f'suggestedPresentationDelay="{duration(2 * refresh_ms)}"'
+        )
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<MPD xmlns="{NAMESPACE}" profiles="{PROFILE}" minBufferTime="PT2S" {header}>',
+    ]
+    for index, run in enumerate(runs):
+        lines += period(run, index, start)
+    lines.append("</MPD>")
+    return "\n".join(lines) + "\n"
