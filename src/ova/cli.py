@@ -87,6 +87,24 @@ def cmd_create_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from ova.cloud.recording.command import record
+    from ova.common.errors import OvaError
+
+    settings = load_settings(args.config, data_dir=args.data_dir)
+    try:
+        status = asyncio.run(
+            record(settings, args.url, args.account, args.video, args.seconds, args.segment_seconds)
+        )
+    except OvaError as error:
+        print(f"ova record: {error.message}", file=sys.stderr)
+        return 2
+    print(f"recorded {status.segments} segments ({status.bytes} bytes) into video '{args.video}'")
+    if status.last_error:
+        print(f"last camera error: {status.last_error}")
+    return 0 if status.segments else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ova.demo import run_demo
 
@@ -114,6 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--data-dir", type=Path, help="Data directory of the deployment.")
     create_key.add_argument("--label", default="operator", help="A name for the key, shown in systemData.")
     create_key.set_defaults(handler=cmd_create_key)
+    record = commands.add_parser("record", help="Record a camera into a video of a deployment.")
+    record.add_argument("url", help="Camera URL, e.g. rtsp://user:password@camera:554/stream.")
+    record.add_argument("--config", type=Path, help="YAML config file of the deployment.")
+    record.add_argument("--data-dir", type=Path, help="Data directory of the deployment.")
+    record.add_argument(
+        "--account", required=True, help="The account's ARM id (/subscriptions/.../videoAnalyzers/NAME)."
+    )
+    record.add_argument("--video", required=True, help="Video name; created when it does not exist.")
+    record.add_argument("--seconds", type=float, help="Stop after this long (default: until Ctrl-C).")
+    record.add_argument(
+        "--segment-seconds", type=float, help="Segment length (default: the video's segmentLength, PT30S)."
+    )
+    record.set_defaults(handler=cmd_record)
     demo = commands.add_parser("demo", help="Run everything on embedded defaults and print where to look.")
     _add_cloud_options(demo)
     demo.set_defaults(handler=cmd_demo)

@@ -1,8 +1,7 @@
 """Driving the management (ARM) API in tests: URLs, request bodies, the error envelope, state snapshots.
 
-``Arm`` wraps the ``api`` client for one account; ``Arm.snapshot`` reads everything a
-caller can see (the subscription's accounts and every collection of the account) so a
-test can prove that a refused request changed nothing.
+``Arm`` wraps the ``api`` client for one account; ``Arm.snapshot`` reads every row a
+management request may write, so a test can prove that a refused request changed nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +15,17 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy import select
+
+from ova.cloud.db.models import (
+    AccountRow,
+    ApiKeyRow,
+    OperationRow,
+    ProvisioningTokenRow,
+    ResourceRow,
+    SigningKeyRow,
+)
+from ova.cloud.runtime import Cloud
 
 API_VERSION = "2021-11-01-preview"
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
@@ -32,6 +42,10 @@ COLLECTIONS = (
 )
 Json = dict[str, Any]
 UNSET: Any = object()
+STORED_TABLES = [
+    model.__table__
+    for model in (AccountRow, ResourceRow, ProvisioningTokenRow, OperationRow, ApiKeyRow, SigningKeyRow)
+]
 
 
 def account_path(name: str, group: str = GROUP, subscription: str = SUBSCRIPTION) -> str:
@@ -54,6 +68,7 @@ class Arm:
     """The management API of one account, as one operator sees it."""
 
     client: httpx.AsyncClient
+    cloud: Cloud
     account: str = "acct1"
     group: str = GROUP
 
@@ -108,14 +123,16 @@ class Arm:
         return items
 
     async def snapshot(self) -> Json:
-        """Everything observable about the subscription's accounts and this account's resources."""
-        accounts = await self.client.get(
-            with_version(f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Media/videoAnalyzers")
-        )
-        assert accounts.status_code == 200, accounts.text
-        state: Json = {"accounts": accounts.json()["value"]}
-        if any(item["name"] == self.account for item in state["accounts"]):
-            state.update({collection: await self.list_all(collection) for collection in COLLECTIONS})
+        """Every row a management request may write, read straight from the metadata store.
+
+        Stronger than reading through the API: it also sees provisioning tokens, operation
+        records and server-owned fields that responses never show.
+        """
+        state: Json = {}
+        async with self.cloud.services.sessions() as session:
+            for table in STORED_TABLES:
+                rows = (await session.execute(select(table))).mappings()
+                state[table.name] = sorted((dict(row) for row in rows), key=repr)
         return state
 
 

@@ -22,6 +22,7 @@ from ova.cloud.domain.services import CloudServices, PublicUrls
 from ova.cloud.families import empty_family, listener_app
 from ova.cloud.metrics import CloudMetrics
 from ova.cloud.player import default_player_dir
+from ova.cloud.recording.host import PipelineHost
 from ova.cloud.settings import CloudSettings, Family, ListenerSettings
 from ova.common.clock import Clock, SystemClock
 from ova.storage.blob_store import BlobStore
@@ -39,9 +40,17 @@ class Cloud:
     engine: AsyncEngine
     services: CloudServices
     apps: dict[Family, FastAPI]
+    pipelines: PipelineHost | None = None
     listeners: list[tuple[ListenerSettings, ASGIApp]] = field(default_factory=list)
 
+    async def start(self) -> None:
+        """Start background work: recording active cloud live pipelines."""
+        if self.pipelines is not None:
+            await self.pipelines.start()
+
     async def close(self) -> None:
+        if self.pipelines is not None:
+            await self.pipelines.close()
         await self.services.blobs.close()
         await self.engine.dispose()
 
@@ -84,7 +93,9 @@ async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
     )
     authenticator: OperatorAuthenticator = ApiKeyAuthenticator(sessions)
     apps = {family: empty_family(family) for family in Family}
-    apps[Family.MANAGEMENT] = management_app(services, authenticator)
+    segment_seconds = settings.recording.segment_seconds
+    pipelines = PipelineHost(services, int(segment_seconds * 1000) if segment_seconds else None)
+    apps[Family.MANAGEMENT] = management_app(services, authenticator, pipelines)
     apps[Family.CLIENT] = client_app(services)
     apps[Family.STREAMING] = streaming_app(services)
     if isinstance(blobs, FilesystemBlobStore):
@@ -93,7 +104,7 @@ async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
             blobs, sas_signer, storage.account_name, clock, max_blob_bytes=storage.max_blob_bytes
         )
     metrics = CloudMetrics(engine)
-    cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps)
+    cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps, pipelines=pipelines)
     player_dir = settings.player_dir or default_player_dir()
     for listener in settings.listeners:
         app = listener_app(listener, apps, metrics, settings.max_request_body_bytes, player_dir)

@@ -85,6 +85,7 @@ def uvicorn_server(listener: ListenerSettings, app: ASGIApp) -> uvicorn.Server:
 async def serve(cloud: Cloud) -> None:
     check_profile(cloud.settings)
     servers = [uvicorn_server(listener, app) for listener, app in cloud.listeners]
+    await cloud.start()
     for listener, _ in cloud.listeners:
         log.info("listening on %s (%s)", listener.base_url(), ", ".join(f.value for f in listener.families))
     try:

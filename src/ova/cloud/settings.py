@@ -112,6 +112,31 @@ class ContentTokenSettings(BaseModel):
     lifetime_seconds: int = Field(3600, ge=60, le=86400, description="Lifetime of a content token.")
 
 
+class StreamingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    redirect_to_signed_urls: bool = Field(
+        False,
+        description="Answer segment requests with a redirect to a short-lived signed blob URL, so media "
+        "bytes bypass this service (when the blob store can sign).",
+    )
+    live_edge_seconds: float = Field(
+        90.0, gt=0, description="An archive whose newest media is this recent plays as live (no end list)."
+    )
+
+
+class RecordingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segment_seconds: float | None = Field(
+        None,
+        ge=0.5,
+        le=300,
+        description="Record cloud live pipelines in segments of this length instead of the video's "
+        "segmentLength (shorter segments play live sooner); cuts still fall on keyframes.",
+    )
+
+
 class StorageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -153,6 +178,12 @@ class CloudSettings(BaseSettings):
     )
     max_request_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest request body any family accepts (413 beyond)."
+    )
+    streaming: StreamingSettings = Field(
+        default_factory=StreamingSettings, description="The streaming family: manifests and segments."
+    )
+    recording: RecordingSettings = Field(
+        default_factory=RecordingSettings, description="Cloud live pipelines that record cameras."
     )
     storage: StorageSettings = Field(
         default_factory=StorageSettings, description="Blob storage for recorded media."

@@ -38,3 +38,5 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for noisy in ("alembic", "httpx", "azure"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

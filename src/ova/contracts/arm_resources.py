@@ -109,7 +109,7 @@ class VideoArchival(Strict):
     def _whole_days(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        match = RETENTION.match(value)
+        match = RETENTION.fullmatch(value)
         if not match or not 1 <= int(match.group(1)) <= 3650:
             raise ValueError("retentionPeriod must be whole days from P1D to P3650D")
         return value

@@ -33,7 +33,7 @@ MAX_CERTIFICATES = 32
 def _retention_period(value: str) -> str:
     if has_reference(value):
         return value
-    match = RETENTION.match(value)
+    match = RETENTION.fullmatch(value)
     if match is None or not 1 <= int(match[1]) <= 3650:
         raise invalid(f"'{value[:64]}' is not a retention period; use whole days from P1D to P3650D.")
     return value

@@ -55,7 +55,7 @@ def invalid(message: str) -> PydanticCustomError:
 
 def parse_duration(text: str) -> float | None:
     """Seconds in an ISO 8601 duration such as ``PT30S``, ``-PT5S`` or ``P1DT2H``; None if malformed."""
-    match = DURATION.match(text)
+    match = DURATION.fullmatch(text)
     units = (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
     if match is None or text.endswith("T") or not any(match[unit] for unit, _ in units):
         return None
@@ -80,13 +80,13 @@ def is_number(text: str) -> bool:
 
 
 def _entity_name(value: str) -> str:
-    if not ENTITY_NAME.match(value):
+    if not ENTITY_NAME.fullmatch(value):
         raise invalid(f"'{value[:64]}' is not a valid name. {ENTITY_NAME_RULE}")
     return value
 
 
 def _parameter_name(value: str) -> str:
-    if not PARAMETER_NAME.match(value):
+    if not PARAMETER_NAME.fullmatch(value):
         raise invalid(f"'{value[:80]}' is not a valid parameter name. {PARAMETER_NAME_RULE}")
     return value
 

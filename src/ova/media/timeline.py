@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class TimelineSegment:
-    """A segment at ``start_ms`` (UTC epoch) whose samples begin at media time ``media_ms``."""
+    """A segment starting at ``start_ms`` (UTC epoch ms, which is also its ``tfdt`` in ms)."""
 
     uri: str
     start_ms: int
     duration_ms: int
     config_hash: str
     gap_before: bool = False
-    media_ms: int = 0
 
     @property
     def end_ms(self) -> int:

@@ -12,9 +12,9 @@ from support.management import Arm, batch_topology, live_topology
 
 
 @pytest.fixture
-async def arm(api: httpx.AsyncClient) -> Arm:
+async def arm(api: httpx.AsyncClient, cloud: Cloud) -> Arm:
     """The management API of a freshly created account ``acct1`` in resource group ``rg1``."""
-    client = Arm(api)
+    client = Arm(api, cloud)
     await client.create_account()
     return client
 

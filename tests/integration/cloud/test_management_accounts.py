@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from ova.cloud.runtime import Cloud
 from support.management import (
     GROUP,
     LOCATION,
@@ -109,8 +110,8 @@ async def test_refused_account_requests_change_nothing(arm: Arm, subtests: Any) 
     await check_refused(arm, subtests, REFUSED)
 
 
-async def test_put_creates_then_replaces(api: httpx.AsyncClient) -> None:
-    arm = Arm(api, account="store1")
+async def test_put_creates_then_replaces(api: httpx.AsyncClient, cloud: Cloud) -> None:
+    arm = Arm(api, cloud, account="store1")
     created = await arm.call("PUT", "", account_body(tags={"env": "test"}))
     assert created.status_code == 201, created.text
     body = created.json()

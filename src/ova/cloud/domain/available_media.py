@@ -46,7 +46,7 @@ def parse_bound(value: str, precision: str, name: str) -> datetime:
             ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     pattern, fmt = FORMATS[precision]
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise ValidationFailed(
             f"{name} must look like {fmt.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}."
         )

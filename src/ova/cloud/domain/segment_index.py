@@ -57,9 +57,15 @@ def segment_blob_name(start_ms: int, sequence: int) -> str:
 async def add_init(session: AsyncSession, video_id: str, init: StoredInit, now: datetime) -> None:
     """Record a codec configuration; recording the same one again changes nothing."""
     values = dict(
-        video_id=video_id, config_hash=init.config_hash, blob_name=init.blob_name, codec=init.codec,
-        width=init.width, height=init.height, timescale=init.timescale, created_at=now,
-    )  # fmt: skip
+        video_id=video_id,
+        config_hash=init.config_hash,
+        blob_name=init.blob_name,
+        codec=init.codec,
+        width=init.width,
+        height=init.height,
+        timescale=init.timescale,
+        created_at=now,
+    )
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(insert(InitSegmentRow).values(**values).on_conflict_do_nothing())
@@ -131,6 +137,12 @@ async def last_sequence(session: AsyncSession, video_id: str) -> int:
 
 def to_stored(row: SegmentRow) -> StoredSegment:
     return StoredSegment(
-        start_ms=row.start_ms, duration_ms=row.duration_ms, sequence=row.sequence, blob_name=row.blob_name,
-        size=row.size, sha256=row.sha256, config_hash=row.config_hash, gap_before=row.gap_before,
-    )  # fmt: skip
+        start_ms=row.start_ms,
+        duration_ms=row.duration_ms,
+        sequence=row.sequence,
+        blob_name=row.blob_name,
+        size=row.size,
+        sha256=row.sha256,
+        config_hash=row.config_hash,
+        gap_before=row.gap_before,
+    )

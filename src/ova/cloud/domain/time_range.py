@@ -41,7 +41,7 @@ def parse_time(value: str, name: str) -> int:
 
 def parse_manifest(segment: str) -> ManifestRequest:
     """Parse ``manifest(format=…,starttime=…,endtime=…)[.m3u8|.mpd]`` (keys in any case)."""
-    match = MANIFEST.match(segment)
+    match = MANIFEST.fullmatch(segment)
     if match is None or len(segment) > 256:
         raise ValidationFailed(
             "Manifest URLs look like manifest(format=m3u8-cmaf[,starttime=…,endtime=…]).m3u8."

@@ -2,8 +2,9 @@
 
 Each Period uses ``SegmentList`` with a ``SegmentTimeline`` in milliseconds, so segment URLs
 can be anything (they carry the archive's own names and, when needed, the token). A Period's
-``presentationTimeOffset`` is the media time of its first segment, so the media's decode times
-line up with the Period start; a live MPD (recording continues) is ``dynamic``.
+``presentationTimeOffset`` is the start of its first segment: segment decode times (``tfdt``)
+are wall-clock milliseconds, so they line up with the Period start. A live MPD (recording
+continues) is ``dynamic``.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def timeline_entries(run: Run) -> list[str]:
     entries: list[list[int]] = []  # [t, d, r]
     for segment in run.segments:
         last = entries[-1] if entries else None
-        if last and last[1] == segment.duration_ms and last[0] + last[1] * (last[2] + 1) == segment.media_ms:
+        if last and last[1] == segment.duration_ms and last[0] + last[1] * (last[2] + 1) == segment.start_ms:
             last[2] += 1
         else:
-            entries.append([segment.media_ms, segment.duration_ms, 0])
+            entries.append([segment.start_ms, segment.duration_ms, 0])
     return [f'<S t="{t}" d="{d}"' + (f' r="{r}"' if r else "") + "/>" for t, d, r in entries]
 
 
@@ -47,10 +48,11 @@ def period(run: Run, index: int, availability_start_ms: int) -> list[str]:
     first = run.segments[0]
     lines = [
         f'  <Period id="p{index}" start="{duration(first.start_ms - availability_start_ms)}">',
-        '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">',
+        '    <AdaptationSet contentType="video" mimeType="video/mp4" '
+        'segmentAlignment="true" startWithSAP="1">',
         f'      <Representation id="v{index}" codecs={quoteattr(track.codec)} width="{track.width}" '
         f'height="{track.height}" bandwidth="{max(track.bandwidth, 1)}">',
-        f'        <SegmentList timescale="1000" presentationTimeOffset="{first.media_ms}">',
+        f'        <SegmentList timescale="1000" presentationTimeOffset="{first.start_ms}">',
         f"          <Initialization sourceURL={quoteattr(track.init_uri)}/>",
         "          <SegmentTimeline>",
         *(f"            {entry}" for entry in timeline_entries(run)),

@@ -38,7 +38,7 @@ def bearer(request: Request) -> str:
 
 async def load_account(session: AsyncSession, account_key: str) -> AccountRow:
     """The account a client URL names; an unknown one is refused like a bad token."""
-    if not ACCOUNT_KEY.match(account_key):
+    if not ACCOUNT_KEY.fullmatch(account_key):
         raise InvalidToken
     account = await session.get(AccountRow, str(uuid.UUID(hex=account_key)))
     if account is None:

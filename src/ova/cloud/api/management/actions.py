@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -16,6 +16,20 @@ from ova.cloud.domain.kinds import edge_modules, live_pipelines, pipeline_jobs, 
 from ova.cloud.domain.resources import ResourceKind
 
 router = APIRouter(dependencies=[Depends(check_api_version)])
+
+
+class PipelineRunner(Protocol):
+    """Whatever runs active live pipelines; told when activation changes."""
+
+    async def reconcile(self) -> None: ...
+
+
+async def pipelines_changed(request: Request) -> None:
+    runner: PipelineRunner | None = request.app.state.pipelines
+    if runner is not None:
+        await runner.reconcile()
+
+
 Operator = Annotated[Principal, Depends(operator)]
 LIVE = ACCOUNT + "/livePipelines/{name}"
 JOBS = ACCOUNT + "/pipelineJobs/{name}"
@@ -62,6 +76,7 @@ async def activate(
 ) -> Any:
     async with in_account(request, AccountScope(subscription_id, resource_group, account_name), who) as ctx:
         operation = await live_pipelines.activate(ctx, name)
+    await pipelines_changed(request)
     return accepted(request, operation, item_url(request, "activate"))
 
 
@@ -71,6 +86,7 @@ async def deactivate(
 ) -> Any:
     async with in_account(request, AccountScope(subscription_id, resource_group, account_name), who) as ctx:
         operation = await live_pipelines.deactivate(ctx, name)
+    await pipelines_changed(request)
     return accepted(request, operation, item_url(request, "deactivate"))
 
 

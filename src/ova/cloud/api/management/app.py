@@ -6,11 +6,14 @@ from fastapi import FastAPI
 
 from ova.cloud.api import arm_errors
 from ova.cloud.api.management import accounts, actions, provider, resources
+from ova.cloud.api.management.actions import PipelineRunner
 from ova.cloud.domain.operator_keys import OperatorAuthenticator
 from ova.cloud.domain.services import CloudServices
 
 
-def create_app(services: CloudServices, authenticator: OperatorAuthenticator) -> FastAPI:
+def create_app(
+    services: CloudServices, authenticator: OperatorAuthenticator, pipelines: PipelineRunner | None = None
+) -> FastAPI:
     app = FastAPI(
         title="Open Video Analyzer management API",
         version="2021-11-01-preview",
@@ -22,6 +25,7 @@ def create_app(services: CloudServices, authenticator: OperatorAuthenticator) ->
     )
     app.state.services = services
     app.state.authenticator = authenticator
+    app.state.pipelines = pipelines
     arm_errors.install(app)
     app.include_router(provider.router)
     app.include_router(accounts.router)

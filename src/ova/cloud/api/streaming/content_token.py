@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ova.auth.service_tokens import CONTENT, InvalidServiceToken
-from ova.cloud.db.models import ResourceRow
+from ova.cloud.db.models import AccountRow, ResourceRow
+from ova.cloud.domain import network_access
 from ova.cloud.domain.services import CloudServices
 from ova.common.errors import Forbidden
 
@@ -46,6 +47,11 @@ async def authorised_video(
     row = await video_by_id(session, video_id)
     if row is None or row.account_id.replace("-", "") != account_key:
         raise Forbidden("The content token is not valid for this video.")
+    account = await session.get_one(AccountRow, row.account_id)
+    client_host = request.client.host if request.client else None
+    network_access.check(
+        account.document, network_access.Group.CONSUMPTION, client_host, services.settings.private_networks
+    )
     return row
 
 

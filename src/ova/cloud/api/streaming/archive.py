@@ -1,0 +1,121 @@
+"""Archive playback routes under a video's ``archiveBaseUrl``: manifests, init and media
+segments, and preview images, all authorised by the video's content token.
+
+Manifest URLs keep Video Analyzer's grammar (``manifest(format=…,starttime=…,endtime=…)``
+with an optional ``.m3u8``/``.mpd`` suffix). Each is a range query over the segment index.
+When the token came in the query string, child URLs carry it too (percent-encoded), since
+HLS and DASH players do not add it themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import PlainTextResponse, Response
+
+from ova.cloud.api.streaming.content_token import authorised_video
+from ova.cloud.api.streaming.media import blob_response
+from ova.cloud.domain import segment_index, time_range
+from ova.cloud.domain.services import CloudServices
+from ova.common.errors import NotFound, ValidationFailed
+from ova.media.dash import mpd
+from ova.media.hls import playlist
+from ova.media.timeline import TimelineSegment, Track, runs
+
+HLS_TYPE = "application/vnd.apple.mpegurl"
+DASH_TYPE = "application/dash+xml"
+PREVIEW_SIZES = {"small", "medium", "large"}
+
+
+def token_suffix(request: Request) -> str:
+    token = request.query_params.get("token")
+    return f"?token={quote(token, safe='')}" if token else ""
+
+
+def tracks_for(
+    inits: dict[str, segment_index.StoredInit], segments: list[segment_index.StoredSegment], suffix: str
+) -> dict[str, Track]:
+    tracks = {}
+    for config_hash, init in inits.items():
+        own = [s for s in segments if s.config_hash == config_hash]
+        seconds = sum(s.duration_ms for s in own) / 1000 or 1
+        bandwidth = int(sum(s.size for s in own) * 8 / seconds)
+        uri = f"init/{config_hash}.mp4{suffix}"
+        tracks[config_hash] = Track(
+            init_uri=uri, codec=init.codec, width=init.width, height=init.height, bandwidth=bandwidth
+        )
+    return tracks
+
+
+async def manifest(request: Request, account_key: str, video_id: str, resource: str) -> Any:
+    services: CloudServices = request.app.state.services
+    wanted = time_range.parse_manifest(resource)
+    async with services.sessions.begin() as session:
+        video = await authorised_video(request, session, account_key, video_id)
+        newest = await segment_index.newest_end_ms(session, video.id)
+        if newest is None:
+            raise NotFound("The video has no media.", code="NoMedia")
+        window = time_range.resolve_window(wanted.start_ms, wanted.end_ms, newest)
+        stored = await segment_index.window(session, video.id, window.start_ms, window.end_ms)
+        if not stored:
+            raise NotFound("The video has no media in this time range.", code="NoMedia")
+        inits = await segment_index.inits(session, video.id, [s.config_hash for s in stored])
+    now_ms = int(services.clock.now().timestamp() * 1000)
+    live = window.open_ended and newest >= now_ms - services.settings.streaming.live_edge_seconds * 1000
+    suffix = token_suffix(request)
+    timeline = [
+        TimelineSegment(
+            f"segments/{s.start_ms}-{s.sequence}.m4s{suffix}",
+            s.start_ms,
+            s.duration_ms,
+            s.config_hash,
+            s.gap_before,
+        )
+        for s in stored
+        if s.config_hash in inits
+    ]
+    played = runs(timeline, tracks_for(inits, stored, suffix))
+    if wanted.format.startswith("m3u8"):
+        return PlainTextResponse(playlist.render(played, ended=not live), media_type=HLS_TYPE)
+    return Response(mpd.render(played, ended=not live, now_ms=now_ms), media_type=DASH_TYPE)
+
+
+async def init_segment(request: Request, account_key: str, video_id: str, config_hash: str) -> Any:
+    services: CloudServices = request.app.state.services
+    async with services.sessions.begin() as session:
+        video = await authorised_video(request, session, account_key, video_id)
+        init = (await segment_index.inits(session, video.id, [config_hash])).get(config_hash)
+    if init is None:
+        raise NotFound("No such init segment.")
+    return await blob_response(services, segment_index.container_name(video.id), init.blob_name, "video/mp4")
+
+
+async def media_segment(request: Request, account_key: str, video_id: str, position: str) -> Any:
+    services: CloudServices = request.app.state.services
+    start, sep, sequence = position.partition("-")
+    if not (sep and start.isdigit() and sequence.isdigit() and len(position) <= 40):
+        raise ValidationFailed("Segment names look like <start ms>-<sequence>.m4s.")
+    async with services.sessions.begin() as session:
+        video = await authorised_video(request, session, account_key, video_id)
+        segment = await segment_index.segment_at(session, video.id, int(start), int(sequence))
+    if segment is None:
+        raise NotFound("No such segment.")
+    container = segment_index.container_name(video.id)
+    return await blob_response(services, container, segment.blob_name, "video/iso.segment")
+
+
+async def preview_image(request: Request, account_key: str, video_id: str, size: str) -> Any:
+    services: CloudServices = request.app.state.services
+    if size not in PREVIEW_SIZES:
+        raise NotFound("Preview images are small, medium and large.")
+    async with services.sessions.begin() as session:
+        video = await authorised_video(request, session, account_key, video_id)
+    at_ms = video.document.get("internal", {}).get("previewAtMs")
+    if at_ms is None:
+        raise NotFound("The video has no preview image yet.")
+    container = segment_index.container_name(video.id)
+    return await blob_response(
+        services, container, f"preview/{at_ms}/{size}.jpg", "image/jpeg", immutable=False
+    )

@@ -1,0 +1,1 @@
+"""Cloud live pipelines that record cameras reachable from the cloud."""

@@ -1,0 +1,206 @@
+"""Runs the recordings of active cloud live pipelines inside the cloud service.
+
+``reconcile()`` makes the running recorders match the store: one per Active live pipeline
+whose topology records an RTSP camera into a video sink. It runs on activate/deactivate
+and periodically, so pipelines left Active resume after a restart. Stopping a recorder
+flushes its buffered media into the archive first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ova.cloud.db.models import ResourceRow
+from ova.cloud.domain.kinds import videos
+from ova.cloud.domain.kinds.live_pipelines import ACTIVE, substitute, video_sinks
+from ova.cloud.domain.services import CloudServices
+from ova.cloud.recording.archive_sink import ArchiveSink, next_sequence
+from ova.contracts.topology import resolve_parameters, validate_cloud_topology
+from ova.recording.recorder import Recorder, RecorderSettings, RecorderStatus
+
+log = logging.getLogger(__name__)
+DURATION = re.compile(r"^PT(?:(\d+)M)?(?:(\d+)S)?$")
+RECONCILE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class RecordingPlan:
+    pipeline_id: str
+    pipeline_name: str
+    camera_url: str
+    video_id: str
+    segment_ms: int
+    bitrate_kbps: int | None
+
+
+@dataclass
+class _Running:
+    plan: RecordingPlan
+    recorder: Recorder
+    stop: asyncio.Event
+    task: asyncio.Task[RecorderStatus]
+
+
+def duration_ms(value: str, default_ms: int = 30_000) -> int:
+    match = DURATION.match(value or "")
+    if not match or not any(match.groups()):
+        return default_ms
+    return (int(match.group(1) or 0) * 60 + int(match.group(2) or 0)) * 1000
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    if not username:
+        return url
+    parts = urlsplit(url)
+    userinfo = quote(username, safe="") + (":" + quote(password, safe="") if password else "")
+    return urlunsplit(
+        parts._replace(netloc=f"{userinfo}@{parts.hostname}" + (f":{parts.port}" if parts.port else ""))
+    )
+
+
+class PipelineHost:
+    def __init__(self, services: CloudServices, segment_ms_override: int | None = None) -> None:
+        self._services = services
+        self._segment_override = segment_ms_override
+        self._running: dict[str, _Running] = {}
+        self._lock = asyncio.Lock()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._started = False
+
+    def statuses(self) -> dict[str, RecorderStatus]:
+        return {running.plan.pipeline_name: running.recorder.status for running in self._running.values()}
+
+    def status_of(self, pipeline_id: str) -> RecorderStatus | None:
+        running = self._running.get(pipeline_id)
+        return running.recorder.status if running else None
+
+    async def start(self) -> None:
+        """Begin recording; until then ``reconcile`` does nothing (a store-only process)."""
+        self._started = True
+        await self.reconcile()
+        self._loop_task = asyncio.create_task(self._periodically())
+
+    async def close(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        async with self._lock:
+            await asyncio.gather(*(self._stop(pid) for pid in list(self._running)))
+
+    async def _periodically(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE_SECONDS)
+            try:
+                await self.reconcile()
+            except Exception:  # keep the loop alive whatever one round hits; it is logged
+                log.exception("reconciling live pipelines failed")
+
+    async def reconcile(self) -> None:
+        if not self._started:
+            return
+        async with self._lock:
+            plans = {plan.pipeline_id: plan for plan in await self._desired()}
+            for pipeline_id in [pid for pid in self._running if pid not in plans]:
+                await self._stop(pipeline_id)
+            for pipeline_id, plan in plans.items():
+                running = self._running.get(pipeline_id)
+                if running is not None and running.plan != plan:
+                    await self._stop(pipeline_id)
+                if pipeline_id not in self._running:
+                    await self._start(plan)
+
+    async def _desired(self) -> list[RecordingPlan]:
+        async with self._services.sessions.begin() as session:
+            statement = select(ResourceRow).where(ResourceRow.kind == "livePipelines")
+            rows = [row for row in (await session.execute(statement)).scalars() if is_active(row)]
+            plans = []
+            for row in rows:
+                try:
+                    plan = await plan_for(session, row, self._segment_override)
+                except Exception as error:  # a pipeline that cannot be planned must not stop the others
+                    log.warning("live pipeline %s cannot record: %s", row.name, type(error).__name__)
+                    continue
+                if plan is not None:
+                    plans.append(plan)
+            return plans
+
+    async def _start(self, plan: RecordingPlan) -> None:
+        settings = RecorderSettings(
+            segment_ms=plan.segment_ms,
+            bitrate_kbps=plan.bitrate_kbps,
+            first_sequence=await next_sequence(self._services, plan.video_id),
+        )
+        recorder = Recorder(plan.camera_url, ArchiveSink(self._services, plan.video_id), settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(recorder.run(stop), name=f"record {plan.pipeline_name}")
+        self._running[plan.pipeline_id] = _Running(plan, recorder, stop, task)
+        log.info("recording live pipeline %s", plan.pipeline_name)
+
+    async def _stop(self, pipeline_id: str) -> None:
+        running = self._running.pop(pipeline_id)
+        running.stop.set()
+        try:
+            await running.task
+        except Exception:
+            log.exception("recording of %s ended with an error", running.plan.pipeline_name)
+        log.info("stopped recording live pipeline %s", running.plan.pipeline_name)
+
+
+def is_active(row: ResourceRow) -> bool:
+    return bool(row.document.get("properties", {}).get("state") == ACTIVE)
+
+
+async def plan_for(
+    session: AsyncSession, row: ResourceRow, segment_override: int | None
+) -> RecordingPlan | None:
+    """What recording an active pipeline means: its camera URL and the video it records into."""
+    properties = row.document["properties"]
+    topology_row = await session.execute(
+        select(ResourceRow).where(
+            ResourceRow.account_id == row.account_id,
+            ResourceRow.kind == "pipelineTopologies",
+            ResourceRow.name_key == str(properties["topologyName"]).lower(),
+        )
+    )
+    topology = topology_row.scalar_one_or_none()
+    if topology is None:
+        return None
+    model = validate_cloud_topology(topology.document)
+    supplied = {str(p["name"]): str(p.get("value", "")) for p in properties.get("parameters", [])}
+    values = resolve_parameters(model, supplied)
+    sources = topology.document["properties"].get("sources", [])
+    sinks = video_sinks(topology.document)
+    if len(sources) != 1 or not sinks or not str(sources[0].get("@type", "")).endswith(".RtspSource"):
+        return None
+    endpoint = sources[0]["endpoint"]
+    credentials = endpoint.get("credentials") or {}
+    url = with_credentials(
+        substitute(str(endpoint["url"]), values),
+        substitute(str(credentials.get("username", "")), values) or None,
+        substitute(str(credentials.get("password", "")), values) or None,
+    )
+    video_name = substitute(str(sinks[0]["videoName"]), values)
+    video = await session.execute(
+        select(ResourceRow).where(
+            ResourceRow.account_id == row.account_id,
+            ResourceRow.kind == videos.KIND.collection,
+            ResourceRow.name_key == video_name.lower(),
+        )
+    )
+    video_row = video.scalar_one_or_none()
+    if video_row is None:
+        return None
+    segment_ms = segment_override or duration_ms(
+        video_row.document.get("internal", {}).get("segmentLength", "")
+    )
+    bitrate = properties.get("bitrateKbps")
+    return RecordingPlan(row.id, row.name, url, video_row.id, segment_ms, int(bitrate) if bitrate else None)

@@ -1,0 +1,176 @@
+"""``Recorder``: one camera into one archive, never decoding on the record path.
+
+RTSP packets go through the CMAF segmenter; each init and media segment is handed to a
+``SegmentSink`` (the cloud's writes blobs and the segment index; the edge's spools and
+uploads). A preview set is made from a keyframe once per media segment. The camera is
+retried with back-off when it drops or sends more than ``bitrate_kbps`` allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+from ova.media.cmaf import CmafSegmenter, InitSegment, MediaSegment, SegmenterSettings
+from ova.media.errors import MediaError
+from ova.media.ingest_events import Connected, Disconnected
+from ova.media.ingest_settings import IngestSettings
+from ova.media.packet import IngestPacket
+from ova.media.preview import PreviewImage, preview_images
+from ova.media.rtsp_ingest import RtspIngest
+from ova.recording.bitrate import BitrateMeter
+
+log = logging.getLogger(__name__)
+
+
+class SegmentSink(Protocol):
+    """Where a recording goes. Calls come in order; a segment's init always comes first."""
+
+    async def init_segment(self, init: InitSegment) -> None: ...
+
+    async def media_segment(self, segment: MediaSegment) -> None: ...
+
+    async def preview(self, images: list[PreviewImage], at_ms: int) -> None: ...
+
+
+@dataclass
+class RecorderStatus:
+    """What an operator (or a test) can see of a running recording."""
+
+    connected: bool = False
+    last_error: str | None = None
+    segments: int = 0
+    bytes: int = 0
+    reconnects: int = 0
+    bitrate_disconnects: int = 0
+    previews: int = 0
+    first_segment: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True)
+class RecorderSettings:
+    segment_ms: int = 30_000
+    bitrate_kbps: int | None = None
+    previews: bool = True
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    first_sequence: int = 0
+
+
+class BitrateExceeded(Exception):
+    pass
+
+
+class Recorder:
+    def __init__(
+        self,
+        url: str,
+        sink: SegmentSink,
+        settings: RecorderSettings,
+        *,
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self._url, self._sink, self._settings, self._now_ms = url, sink, settings, now_ms
+        self.status = RecorderStatus()
+        self._segmenter = CmafSegmenter(
+            SegmenterSettings(target_duration_ms=settings.segment_ms, first_sequence=settings.first_sequence)
+        )
+        self._meter = BitrateMeter(settings.bitrate_kbps)
+        self._keyframe: IngestPacket | None = None
+
+    async def run(self, stop: asyncio.Event) -> RecorderStatus:
+        """Record until ``stop`` is set, then flush what is buffered; returns the final status."""
+        ingest = RtspIngest(self._url, self._settings.ingest)
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                try:
+                    await self._record(ingest, stopper)
+                except BitrateExceeded as exceeded:
+                    await self._flush()
+                    self._disconnected(str(exceeded))
+                    self.status.bitrate_disconnects += 1
+                    await self._wait(stop, min(60.0, 2.0**self.status.bitrate_disconnects))
+        finally:
+            stopper.cancel()
+            await self._flush()
+        return self.status
+
+    async def _record(self, ingest: RtspIngest, stopper: asyncio.Task[bool]) -> None:
+        self._meter.reset()
+        items = cast(AsyncGenerator[object, None], ingest.run())
+        async with contextlib.aclosing(items):
+            iterator = aiter(items)
+            while True:
+                next_item = asyncio.ensure_future(anext(iterator))
+                done, _ = await asyncio.wait({next_item, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if next_item not in done:
+                    next_item.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await next_item
+                    return
+                try:
+                    item = next_item.result()
+                except StopAsyncIteration:
+                    return
+                await self._handle(item)
+
+    async def _handle(self, item: object) -> None:
+        if isinstance(item, IngestPacket):
+            await self._packet(item)
+        elif isinstance(item, Connected):
+            self.status.connected, self.status.last_error = True, None
+            log.info("camera connected: %s", item.source)
+        elif isinstance(item, Disconnected):
+            await self._flush()
+            self._disconnected(item.reason)
+            self.status.reconnects += 1
+
+    async def _packet(self, packet: IngestPacket) -> None:
+        now = self._now_ms()
+        self._meter.add(now, len(packet.data))
+        if self._meter.exceeded(now):
+            rate, allowed = self._meter.kbps(now), self._settings.bitrate_kbps
+            raise BitrateExceeded(f"the camera sends {rate:.0f} kbit/s, over the allowed {allowed}")
+        if packet.kind == "video" and packet.is_keyframe:
+            self._keyframe = packet
+        await self._deliver(self._segmenter.push(packet))
+
+    async def _deliver(self, segments: list[InitSegment | MediaSegment]) -> None:
+        for segment in segments:
+            if isinstance(segment, InitSegment):
+                await self._sink.init_segment(segment)
+                continue
+            await self._sink.media_segment(segment)
+            self.status.segments += 1
+            self.status.bytes += len(segment.data)
+            self.status.first_segment.set()
+            await self._make_preview()
+
+    async def _make_preview(self) -> None:
+        keyframe = self._keyframe
+        if not self._settings.previews or keyframe is None:
+            return
+        try:
+            images = await asyncio.to_thread(preview_images, keyframe.data, keyframe.codec)
+        except MediaError as error:
+            log.warning("no preview image: %s", error)
+            return
+        await self._sink.preview(images, keyframe.wall_ms)
+        self.status.previews += 1
+
+    async def _flush(self) -> None:
+        await self._deliver(self._segmenter.flush())
+
+    def _disconnected(self, reason: str) -> None:
+        self.status.connected, self.status.last_error = False, reason
+        log.warning("camera disconnected: %s", reason)
+
+    @staticmethod
+    async def _wait(stop: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
