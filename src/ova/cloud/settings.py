@@ -120,6 +120,11 @@ class StreamingSettings(BaseModel):
         description="Answer segment requests with a redirect to a short-lived signed blob URL, so media "
         "bytes bypass this service (when the blob store can sign).",
     )
+    accel_redirect_prefix: str | None = Field(
+        None,
+        description="Hand segment bytes to a fronting nginx: answer with X-Accel-Redirect to this internal "
+        "location plus container/blob (filesystem store only), e.g. /ova-blobs/.",
+    )
     live_edge_seconds: float = Field(
         90.0, gt=0, description="An archive whose newest media is this recent plays as live (no end list)."
     )

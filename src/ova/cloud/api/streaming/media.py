@@ -1,9 +1,11 @@
 """Sending stored media to players: from the local file when the store is a directory,
-streamed from the blob store otherwise, or by redirect to a short-lived signed blob URL."""
+streamed from the blob store otherwise, by redirect to a short-lived signed blob URL, or by
+``X-Accel-Redirect`` to a fronting nginx that sends the file itself."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
@@ -24,6 +26,11 @@ async def blob_response(
         url = await store.signed_url(container, name, "r", expires)
         if url is not None:
             return RedirectResponse(url, status_code=302, headers={"Cache-Control": "private, no-store"})
+    accel = services.settings.streaming.accel_redirect_prefix
+    if isinstance(store, FilesystemBlobStore) and accel:
+        await store.local_file(container, name)  # 404 here, not from the proxy, when it is missing
+        headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{quote(container)}/{quote(name)}"
+        return Response(status_code=200, media_type=media_type, headers=headers)
     if isinstance(store, FilesystemBlobStore):
         path, _ = await store.local_file(container, name)
         return FileResponse(path, media_type=media_type, headers=headers)
