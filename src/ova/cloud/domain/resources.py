@@ -13,7 +13,7 @@ import copy
 import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -249,3 +249,26 @@ def conflict_in_state(kind: ResourceKind, row: ResourceRow, action: str) -> Conf
         f"The {kind.noun} '{row.name}' cannot be {action} while it is {state}.",
         code="OperationNotAllowedInState",
     )
+
+
+async def list_rendered(
+    ctx: KindContext, kind: ResourceKind, page: Page, predicate: Callable[[Document], bool] | None = None
+) -> tuple[list[Document], str | None]:
+    """One page of rendered resources (those ``predicate`` accepts), and the next page's token."""
+    if predicate is None:
+        rows, token = await list_page(ctx.session, ctx.account, kind, page)
+        return [await render(ctx, kind, row) for row in rows], token
+    statement = select(ResourceRow).where(
+        ResourceRow.account_id == ctx.account.id, ResourceRow.kind == kind.collection
+    )
+    if page.after is not None:
+        statement = statement.where(ResourceRow.name_key > page.after)
+    matches: list[tuple[str, Document]] = []
+    for row in (await ctx.session.execute(statement.order_by(ResourceRow.name_key))).scalars():
+        document = await render(ctx, kind, row)
+        if predicate(document):
+            matches.append((row.name_key, document))
+        if len(matches) > page.size:
+            break
+    token = encode_skip_token(matches[page.size - 1][0]) if len(matches) > page.size else None
+    return [document for _, document in matches[: page.size]], token

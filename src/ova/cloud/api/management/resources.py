@@ -20,7 +20,7 @@ from ova.cloud.api.management.context import (
     operator,
     page_of,
 )
-from ova.cloud.domain import resources
+from ova.cloud.domain import odata_filter, resources
 from ova.cloud.domain.arm import AccountScope, Principal
 from ova.cloud.domain.kinds import videos  # noqa: F401  (registers every kind)
 from ova.cloud.domain.resources import KINDS, ResourceKind
@@ -40,11 +40,9 @@ def _handlers(kind: ResourceKind) -> dict[str, Handler]:
         async with in_account(
             request, AccountScope(subscription_id, resource_group, account_name), who
         ) as ctx:
-            rows, token = await resources.list_page(ctx.session, ctx.account, kind, page_of(request))
-            return {
-                "value": [await resources.render(ctx, kind, r) for r in rows],
-                **next_link(request, token),
-            }
+            predicate = odata_filter.parse(request.query_params.get("$filter"))
+            values, token = await resources.list_rendered(ctx, kind, page_of(request), predicate)
+            return {"value": values, **next_link(request, token)}
 
     async def get_one(
         request: Request,
