@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
 from ova.cloud import openapi
 from ova.cloud.runtime import build
@@ -63,3 +64,21 @@ async def test_an_unknown_family_document_is_404(listener: httpx.AsyncClient) ->
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NotFound"
+
+
+@pytest.mark.parametrize("family", [family.value for family in Family])
+def test_committed_documents_are_valid_openapi(family: str) -> None:
+    validate(json.loads((COMMITTED / f"{family}.json").read_text()))
+
+
+def test_management_documents_request_bodies() -> None:
+    document = json.loads((COMMITTED / "management.json").read_text())
+    operations = {
+        operation["operationId"]: operation
+        for path_item in document["paths"].values()
+        for operation in path_item.values()
+    }
+    body = operations["LivePipelines_CreateOrUpdate"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["properties"] == {"$ref": "#/components/schemas/LivePipelineProperties"}
+    assert "bitrateKbps" in document["components"]["schemas"]["LivePipelineProperties"]["properties"]
+    assert "CloudTopology" in document["components"]["schemas"]

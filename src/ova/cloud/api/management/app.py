@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ova.cloud.api import arm_errors
-from ova.cloud.api.management import accounts, actions, provider, resources
+from ova.cloud.api.management import accounts, actions, provider, resources, schemas
 from ova.cloud.api.management.actions import PipelineRunner
 from ova.cloud.domain.operator_keys import OperatorAuthenticator
 from ova.cloud.domain.services import CloudServices
@@ -31,4 +31,5 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(resources.build_router())
     app.include_router(actions.router)
+    schemas.install(app)
     return app
