@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ova.cloud.api import arm_errors
 from ova.cloud.api.client.access import ClientGate, admit
-from ova.cloud.api.management.context import next_link, page_of
+from ova.cloud.api.paging import next_link, page_of
 from ova.cloud.domain import resources
 from ova.cloud.domain.client_access import PolicyCache, RateLimiter
 from ova.cloud.domain.kinds import videos

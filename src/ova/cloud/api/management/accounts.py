@@ -7,15 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from ova.cloud.api.management.context import (
-    check_api_version,
-    json_body,
-    next_link,
-    operator,
-    page_of,
-    services_of,
-    transaction,
-)
+from ova.cloud.api.management.context import check_api_version, json_body, operator, services_of, transaction
+from ova.cloud.api.paging import next_link, page_of
 from ova.cloud.domain import accounts, operations
 from ova.cloud.domain.arm import API_VERSION, AccountScope, Principal
 

@@ -11,7 +11,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ova.cloud.domain import accounts
-from ova.cloud.domain.arm import API_VERSION, AccountScope, Page, Principal, parse_page
+from ova.cloud.domain.arm import API_VERSION, AccountScope, Principal
 from ova.cloud.domain.operator_keys import OperatorAuthenticator
 from ova.cloud.domain.resources import KindContext
 from ova.cloud.domain.services import CloudServices
@@ -51,20 +51,6 @@ def check_api_version(request: Request) -> None:
             f"The api-version '{version[:32]}' is not supported; use '{API_VERSION}'.",
             code="InvalidApiVersionParameter",
         )
-
-
-def page_of(request: Request) -> Page:
-    params = request.query_params
-    return parse_page(params.get("$top"), params.get("$skipToken") or params.get("$skiptoken"))
-
-
-def next_link(request: Request, token: str | None) -> dict[str, Any]:
-    if token is None:
-        return {}
-    url = request.url.remove_query_params(["$skipToken", "$skiptoken"]).include_query_params(
-        **{"$skipToken": token}
-    )
-    return {"@nextLink": str(url)}
 
 
 @asynccontextmanager

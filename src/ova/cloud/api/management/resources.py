@@ -12,14 +12,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from ova.cloud.api.management.accounts import ACCOUNT
-from ova.cloud.api.management.context import (
-    check_api_version,
-    in_account,
-    json_body,
-    next_link,
-    operator,
-    page_of,
-)
+from ova.cloud.api.management.context import check_api_version, in_account, json_body, operator
+from ova.cloud.api.paging import next_link, page_of
 from ova.cloud.domain import odata_filter, resources
 from ova.cloud.domain.arm import AccountScope, Principal
 from ova.cloud.domain.kinds import videos  # noqa: F401  (registers every kind)
