@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -214,8 +215,16 @@ async def run(settings: CloudSettings) -> None:
             camera.wait(timeout=10)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from ova.cli import settings_from
+
+    # SIGTERM stops the demo as Ctrl-C does, so the camera child process is stopped too
+    # (otherwise the default action ends this process and leaves the camera running).
+    signal.signal(signal.SIGTERM, _interrupt)
 
     if args.data_dir is None:
         args.data_dir = Path("data/demo")

@@ -33,6 +33,7 @@ from ova.camera.sink import RtpSink
 log = logging.getLogger(__name__)
 PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 NOT_ALLOWED = {"ANNOUNCE", "RECORD", "REDIRECT"}
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 Handler = Callable[[RtspRequest], Awaitable[RtspResponse]]
 
@@ -69,8 +70,8 @@ class RtspConnection:
         }
 
     def close(self) -> None:
-        """End the connection from the server side (its ``serve`` then returns)."""
-        self._writer.close()
+        """End the connection from the server side now, unsent data dropped (``serve`` then returns)."""
+        self._writer.transport.abort()
 
     async def serve(self) -> None:
         try:
@@ -80,9 +81,12 @@ class RtspConnection:
         finally:
             if self.session is not None:
                 self.session.stop()
-            self._writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await self._writer.wait_closed()
+            if self._writer.transport.get_write_buffer_size():
+                self._writer.transport.abort()
+            else:
+                self._writer.close()
+            with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+                await asyncio.wait_for(self._writer.wait_closed(), CLOSE_TIMEOUT_SECONDS)
 
     async def _serve_requests(self) -> None:
         while True:

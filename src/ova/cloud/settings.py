@@ -129,6 +129,15 @@ class StreamingSettings(BaseModel):
         90.0, gt=0, description="An archive whose newest media is this recent plays as live (no end list)."
     )
 
+    @field_validator("accel_redirect_prefix")
+    @classmethod
+    def _absolute_path_prefix(cls, prefix: str | None) -> str | None:
+        # nginx resolves an X-Accel-Redirect without a leading '/' against the server's root, not
+        # the internal location, and would take '?' as the start of arguments.
+        if prefix and (not prefix.startswith("/") or any(c in prefix for c in "?#% \t\r\n")):
+            raise ValueError(f"accel_redirect_prefix must be an absolute path like /ova-blobs/: {prefix!r}")
+        return prefix
+
 
 class RecordingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -26,7 +26,8 @@ class BitrateMeter:
             self._bytes -= self._samples.popleft()[1]
 
     def kbps(self, now_ms: int) -> float:
-        span = min(self._window, max(1, now_ms - (self._first_ms or now_ms)))
+        first = now_ms if self._first_ms is None else self._first_ms  # 0 is a valid time
+        span = min(self._window, max(1, now_ms - first))
         return self._bytes * 8 / span
 
     def exceeded(self, now_ms: int) -> bool:

@@ -4,6 +4,11 @@ RTSP packets go through the CMAF segmenter; each init and media segment is hande
 ``SegmentSink`` (the cloud's writes blobs and the segment index; the edge's spools and
 uploads). A preview set is made from a keyframe once per media segment. The camera is
 retried with back-off when it drops or sends more than ``bitrate_kbps`` allows.
+
+A media segment is handed on only when its first keyframe decodes into an intact picture
+(``segment_check``); a segment that does not is dropped, counted and reported, and the next
+stored one says ``gap_before``. An init segment is handed on just before the first stored
+segment that needs it, so a configuration that never produced playable media is never stored.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
 
 from ova.media.cmaf import CmafSegmenter, InitSegment, MediaSegment, SegmenterSettings
+from ova.media.demuxer import redact_url
 from ova.media.errors import MediaError
 from ova.media.ingest_events import Connected, Disconnected
 from ova.media.ingest_settings import IngestSettings
@@ -24,8 +31,11 @@ from ova.media.packet import IngestPacket
 from ova.media.preview import PreviewImage, preview_images
 from ova.media.rtsp_ingest import RtspIngest
 from ova.recording.bitrate import BitrateMeter
+from ova.recording.segment_check import first_picture_defect
 
 log = logging.getLogger(__name__)
+# As many codec configurations as the segmenter remembers; older ones are announced again.
+REMEMBERED_INITS = 64
 
 
 class SegmentSink(Protocol):
@@ -40,11 +50,15 @@ class SegmentSink(Protocol):
 
 @dataclass
 class RecorderStatus:
-    """What an operator (or a test) can see of a running recording."""
+    """What an operator (or a test) can see of a running recording.
+
+    ``last_error`` is the newest problem; it is cleared once a segment is stored again.
+    """
 
     connected: bool = False
     last_error: str | None = None
     segments: int = 0
+    rejected_segments: int = 0
     bytes: int = 0
     reconnects: int = 0
     bitrate_disconnects: int = 0
@@ -81,6 +95,9 @@ class Recorder:
         )
         self._meter = BitrateMeter(settings.bitrate_kbps)
         self._keyframe: IngestPacket | None = None
+        self._inits: OrderedDict[str, InitSegment] = OrderedDict()
+        self._stored_inits: set[str] = set()
+        self._hole = False
 
     async def run(self, stop: asyncio.Event) -> RecorderStatus:
         """Record until ``stop`` is set, then flush what is buffered; returns the final status."""
@@ -107,11 +124,15 @@ class Recorder:
             iterator = aiter(items)
             while True:
                 next_item = asyncio.ensure_future(anext(iterator))
-                done, _ = await asyncio.wait({next_item, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if next_item not in done:
-                    next_item.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await next_item
+                try:
+                    await asyncio.wait({next_item, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    # Stopped or cancelled: the generator can only be closed once its step is over.
+                    if not next_item.done():
+                        next_item.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                            await next_item
+                if next_item.cancelled():
                     return
                 try:
                     item = next_item.result()
@@ -123,7 +144,7 @@ class Recorder:
         if isinstance(item, IngestPacket):
             await self._packet(item)
         elif isinstance(item, Connected):
-            self.status.connected, self.status.last_error = True, None
+            self.status.connected = True
             log.info("camera connected: %s", item.source)
         elif isinstance(item, Disconnected):
             await self._flush()
@@ -143,13 +164,40 @@ class Recorder:
     async def _deliver(self, segments: list[InitSegment | MediaSegment]) -> None:
         for segment in segments:
             if isinstance(segment, InitSegment):
-                await self._sink.init_segment(segment)
-                continue
-            await self._sink.media_segment(segment)
-            self.status.segments += 1
-            self.status.bytes += len(segment.data)
-            self.status.first_segment.set()
-            await self._make_preview()
+                self._inits[segment.config_hash] = segment
+                while len(self._inits) > REMEMBERED_INITS:
+                    self._inits.popitem(last=False)
+            elif await self._playable(segment):
+                await self._store(segment)
+
+    async def _playable(self, segment: MediaSegment) -> bool:
+        init = self._inits.get(segment.config_hash)
+        if init is None:
+            defect: str | None = "its init segment is unknown"
+        else:
+            self._inits.move_to_end(segment.config_hash)
+            defect = await asyncio.to_thread(first_picture_defect, init, segment)
+        if defect is None:
+            return True
+        self._hole = True
+        self.status.rejected_segments += 1
+        self.status.last_error = f"the camera sent media that does not play; a segment was dropped: {defect}"
+        log.warning("dropped segment %d of %s: %s", segment.sequence, redact_url(self._url), defect)
+        return False
+
+    async def _store(self, segment: MediaSegment) -> None:
+        if segment.config_hash not in self._stored_inits:
+            await self._sink.init_segment(self._inits[segment.config_hash])
+            self._stored_inits.add(segment.config_hash)
+        if self._hole and self.status.segments and not segment.gap_before:
+            segment = replace(segment, gap_before=True)
+        self._hole = False
+        await self._sink.media_segment(segment)
+        self.status.segments += 1
+        self.status.bytes += len(segment.data)
+        self.status.last_error = None
+        self.status.first_segment.set()
+        await self._make_preview()
 
     async def _make_preview(self) -> None:
         keyframe = self._keyframe

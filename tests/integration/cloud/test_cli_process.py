@@ -1,10 +1,12 @@
 """The ``ova`` command line as a deployment runs it: real processes on free loopback ports.
 
-Every process a test starts is stopped at teardown (SIGINT, then SIGKILL after a bound).
+Every process a test starts runs in its own process group and is stopped at teardown
+(SIGINT, then SIGKILL to the whole group after a bound), children such as the demo's camera too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -25,6 +27,7 @@ API_VERSION = "2021-11-01-preview"
 OPERATIONS = f"/providers/Microsoft.Media/operations?api-version={API_VERSION}"
 KEY_FORMAT = re.compile(r"ova_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 READY_SECONDS = 20.0
+PLAYABLE_SECONDS = 60.0  # the demo writes demo.json once its camera's first segment is recorded
 STOP_SECONDS = 10.0
 
 
@@ -49,7 +52,12 @@ class Processes:
         log_path = self.root / f"process-{len(self.started)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                ova(*args), stdout=log, stderr=subprocess.STDOUT, env=environment(), cwd=self.root
+                ova(*args),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment(),
+                cwd=self.root,
+                start_new_session=True,
             )
         self.started.append((process, log_path))
         return process
@@ -58,27 +66,29 @@ class Processes:
         path = next(path for started, path in self.started if started is process)
         return path.read_text(errors="replace")[-4000:]
 
-    def wait_for_port(self, process: subprocess.Popen[bytes], port: int) -> None:
-        deadline = time.monotonic() + READY_SECONDS
+    def wait_until(
+        self, process: subprocess.Popen[bytes], ready: Callable[[], bool], what: str, seconds: float
+    ) -> None:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail(f"ova exited with {process.returncode}:\n{self.log(process)}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        pytest.fail(f"ova did not listen on {port} within {READY_SECONDS:.0f} s:\n{self.log(process)}")
+            if ready():
+                return
+            time.sleep(0.1)
+        pytest.fail(f"ova did not {what} within {seconds:.0f} s:\n{self.log(process)}")
+
+    def wait_for_port(self, process: subprocess.Popen[bytes], port: int) -> None:
+        self.wait_until(process, lambda: listening(port), f"listen on {port}", READY_SECONDS)
 
     def stop(self, process: subprocess.Popen[bytes]) -> int:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return process.returncode
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever is left of its group
+        return process.wait()
 
     def stop_all(self) -> None:
         for process, _ in self.started:
@@ -92,6 +102,14 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         yield started
     finally:
         started.stop_all()
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def create_key(data_dir: Path) -> str:
@@ -148,8 +166,10 @@ def test_demo_writes_what_a_script_needs_to_connect(tmp_path: Path, processes: P
     port = free_port()
     demo = processes.start("demo", "--data-dir", str(data_dir), "--port", str(port))
     processes.wait_for_port(demo, port)
+    details = data_dir / "demo.json"
+    processes.wait_until(demo, details.exists, "write demo.json", PLAYABLE_SECONDS)
 
-    info = json.loads((data_dir / "demo.json").read_text())
+    info = json.loads(details.read_text())
     base = f"http://127.0.0.1:{port}"
     assert info["managementUrl"] == base
     assert KEY_FORMAT.fullmatch(info["operatorKey"])

@@ -46,11 +46,13 @@ def parse_bound(value: str, precision: str, name: str) -> datetime:
             ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     pattern, fmt = FORMATS[precision]
-    if not pattern.fullmatch(value):
-        raise ValidationFailed(
-            f"{name} must look like {fmt.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}."
-        )
-    return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+    shape = fmt.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
+    try:
+        if not pattern.fullmatch(value):
+            raise ValueError(value)
+        return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+    except ValueError:  # the wrong shape, or no such date (month 13, year 0)
+        raise ValidationFailed(f"{name} must be a valid date shaped {shape}.") from None
 
 
 def parse_query(precision: str | None, start: str | None, end: str | None) -> Query:
@@ -59,12 +61,22 @@ def parse_query(precision: str | None, start: str | None, end: str | None) -> Qu
     if precision != "year" and (start is None or end is None):
         raise ValidationFailed("startTime and endTime are required unless precision=year.")
     lower = parse_bound(start, precision, "startTime") if start else FAR_PAST
-    upper = next_period(parse_bound(end, precision, "endTime"), precision) if end else FAR_FUTURE
+    last = parse_bound(end, precision, "endTime") if end else None
+    upper = FAR_FUTURE if last is None else period_end(last, precision)
     if upper <= lower:
         raise ValidationFailed("endTime must not be before startTime.")
-    if precision in MAX_SPAN and upper - lower > MAX_SPAN[precision] + timedelta(days=1):
+    # The span lies between the two values as written: 2021-01 to 2022-01 is 12 months.
+    if last is not None and precision in MAX_SPAN and last - lower > MAX_SPAN[precision]:
         raise ValidationFailed(f"The span is too long for precision={precision}.")
     return Query(precision, lower, upper)
+
+
+def period_end(moment: datetime, precision: str) -> datetime:
+    """Where the period starting at ``moment`` ends (``moment`` itself at full precision)."""
+    try:
+        return next_period(moment, precision)
+    except (ValueError, OverflowError):  # the period after one in year 9999
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def next_period(moment: datetime, precision: str) -> datetime:

@@ -79,6 +79,9 @@ class ResourceKind(ABC):
         """The ``properties`` of a GET response: stored ones plus server-owned ones."""
         return copy.deepcopy(row.document.get("properties", {}))
 
+    async def after_delete(self, ctx: KindContext, row: ResourceRow) -> None:  # noqa: B027 (optional hook)
+        """Clean up what lives outside the store (a video's media) once the row is gone."""
+
     def render_top_level(self, row: ResourceRow) -> Document:
         """Top-level fields besides id/name/type/systemData/properties (a topology's kind and sku)."""
         return {}
@@ -213,6 +216,7 @@ async def delete(ctx: KindContext, kind: ResourceKind, name: str) -> bool:
     await kind.before_delete(ctx, row)
     await ctx.session.delete(row)
     await ctx.session.flush()
+    await kind.after_delete(ctx, row)
     return True
 
 

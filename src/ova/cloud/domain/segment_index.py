@@ -17,6 +17,19 @@ from ova.cloud.db.models import InitSegmentRow, ResourceRow, SegmentRow
 # far before its start so the range query stays on the (video, start) index.
 MAX_SEGMENT_MS = 6 * 60 * 1000
 
+# What a ``StoredSegment`` holds, in its field order: selected as plain columns, so a window of
+# thousands of segments is read without building (and then discarding) an ORM object per row.
+SEGMENT_COLUMNS = (
+    SegmentRow.start_ms,
+    SegmentRow.duration_ms,
+    SegmentRow.sequence,
+    SegmentRow.blob_name,
+    SegmentRow.size,
+    SegmentRow.sha256,
+    SegmentRow.config_hash,
+    SegmentRow.gap_before,
+)
+
 
 @dataclass(frozen=True)
 class StoredInit:
@@ -85,7 +98,7 @@ async def add_segment(session: AsyncSession, video_id: str, segment: StoredSegme
 async def window(session: AsyncSession, video_id: str, start_ms: int, end_ms: int) -> list[StoredSegment]:
     """Segments overlapping ``[start_ms, end_ms)``, oldest first."""
     statement = (
-        select(SegmentRow)
+        select(*SEGMENT_COLUMNS)
         .where(
             SegmentRow.video_id == video_id,
             SegmentRow.start_ms > start_ms - MAX_SEGMENT_MS,
@@ -93,13 +106,18 @@ async def window(session: AsyncSession, video_id: str, start_ms: int, end_ms: in
         )
         .order_by(SegmentRow.start_ms, SegmentRow.sequence)
     )
-    rows = (await session.execute(statement)).scalars()
-    return [to_stored(row) for row in rows if row.start_ms + row.duration_ms > start_ms]
+    rows = (await session.execute(statement)).all()  # rows unpack like tuples
+    return [StoredSegment(*row) for row in rows if row[0] + row[1] > start_ms]
 
 
 async def newest_end_ms(session: AsyncSession, video_id: str) -> int | None:
+    """The end of the newest media: only segments starting within ``MAX_SEGMENT_MS`` of the
+    newest start can end last, so both steps stay on the (video, start) index."""
+    newest_start = (
+        select(func.max(SegmentRow.start_ms)).where(SegmentRow.video_id == video_id).scalar_subquery()
+    )
     statement = select(func.max(SegmentRow.start_ms + SegmentRow.duration_ms)).where(
-        SegmentRow.video_id == video_id
+        SegmentRow.video_id == video_id, SegmentRow.start_ms > newest_start - MAX_SEGMENT_MS
     )
     value = (await session.execute(statement)).scalar_one_or_none()
     return int(value) if value is not None else None

@@ -61,9 +61,9 @@ def with_credentials(url: str, username: str | None, password: str | None) -> st
         return url
     parts = urlsplit(url)
     userinfo = quote(username, safe="") + (":" + quote(password, safe="") if password else "")
-    return urlunsplit(
-        parts._replace(netloc=f"{userinfo}@{parts.hostname}" + (f":{parts.port}" if parts.port else ""))
-    )
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}" + (f":{parts.port}" if parts.port else "")))
 
 
 class PipelineHost:

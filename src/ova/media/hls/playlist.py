@@ -7,9 +7,10 @@ run of the timeline after the first starts with ``EXT-X-DISCONTINUITY`` and its 
 
 from __future__ import annotations
 
+import functools
 import math
+import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from ova.media.timeline import Run
 
@@ -17,8 +18,17 @@ VERSION = 7
 
 
 def program_date_time(epoch_ms: int) -> str:
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2021-12-21T08:00:00.000Z``; integer arithmetic, the hour's prefix formatted once (a
+    24-h playlist has thousands of these)."""
+    hour, rest = divmod(epoch_ms, 3_600_000)
+    minute, rest = divmod(rest, 60_000)
+    second, milli = divmod(rest, 1000)
+    return f"{_hour_prefix(hour)}{minute:02d}:{second:02d}.{milli:03d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _hour_prefix(hours_since_epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:", time.gmtime(hours_since_epoch * 3600))
 
 
 def target_duration(runs: Sequence[Run]) -> int:
@@ -40,10 +50,11 @@ def render(runs: Sequence[Run], *, ended: bool, media_sequence: int = 0) -> str:
         if index:
             lines.append("#EXT-X-DISCONTINUITY")
         lines.append(f'#EXT-X-MAP:URI="{run.track.init_uri}"')
-        for segment in run.segments:
-            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(segment.start_ms)}")
-            lines.append(f"#EXTINF:{segment.duration_ms / 1000:.3f},")
-            lines.append(segment.uri)
+        lines.extend(
+            f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(segment.start_ms)}\n"
+            f"#EXTINF:{segment.duration_ms / 1000:.3f},\n{segment.uri}"
+            for segment in run.segments
+        )
     if ended:
         lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

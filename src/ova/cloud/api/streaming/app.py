@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from ova.cloud.api import arm_errors
 from ova.cloud.api.client.app import allow_cors
 from ova.cloud.api.streaming import archive
-from ova.cloud.api.streaming.content_token import authorised_video
+from ova.cloud.api.streaming.content_token import GrantCache, authorised_video
 from ova.cloud.domain.available_media import available_media as available_media_of
 from ova.cloud.domain.available_media import parse_query
 from ova.cloud.domain.services import CloudServices
@@ -33,6 +33,7 @@ def create_app(services: CloudServices) -> FastAPI:
         openapi_url="/openapi/streaming.json",
     )
     app.state.services = services
+    app.state.grants = GrantCache()
     arm_errors.install(app)
     allow_cors(app, services.settings.client_api.cors_origins)
     app.add_api_route(

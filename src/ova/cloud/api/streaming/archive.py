@@ -9,13 +9,14 @@ HLS and DASH players do not add it themselves.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
 
-from ova.cloud.api.streaming.content_token import authorised_video
+from ova.cloud.api.streaming.content_token import authorise_cached, authorised_video
 from ova.cloud.api.streaming.media import blob_response
 from ova.cloud.domain import segment_index, time_range
 from ova.cloud.domain.services import CloudServices
@@ -27,6 +28,7 @@ from ova.media.timeline import TimelineSegment, Track, runs
 HLS_TYPE = "application/vnd.apple.mpegurl"
 DASH_TYPE = "application/dash+xml"
 PREVIEW_SIZES = {"small", "medium", "large"}
+HASH = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
 
 def token_suffix(request: Request) -> str:
@@ -83,13 +85,13 @@ async def manifest(request: Request, account_key: str, video_id: str, resource: 
 
 
 async def init_segment(request: Request, account_key: str, video_id: str, config_hash: str) -> Any:
+    """Init segments and media segments have names derived from their URLs: no index lookup."""
     services: CloudServices = request.app.state.services
-    async with services.sessions.begin() as session:
-        video = await authorised_video(request, session, account_key, video_id)
-        init = (await segment_index.inits(session, video.id, [config_hash])).get(config_hash)
-    if init is None:
+    if not HASH.fullmatch(config_hash):
         raise NotFound("No such init segment.")
-    return await blob_response(services, segment_index.container_name(video.id), init.blob_name, "video/mp4")
+    row_id = await authorise_cached(request, account_key, video_id)
+    name = segment_index.init_blob_name(config_hash)
+    return await blob_response(services, segment_index.container_name(row_id), name, "video/mp4")
 
 
 async def media_segment(request: Request, account_key: str, video_id: str, position: str) -> Any:
@@ -97,13 +99,9 @@ async def media_segment(request: Request, account_key: str, video_id: str, posit
     start, sep, sequence = position.partition("-")
     if not (sep and start.isdigit() and sequence.isdigit() and len(position) <= 40):
         raise ValidationFailed("Segment names look like <start ms>-<sequence>.m4s.")
-    async with services.sessions.begin() as session:
-        video = await authorised_video(request, session, account_key, video_id)
-        segment = await segment_index.segment_at(session, video.id, int(start), int(sequence))
-    if segment is None:
-        raise NotFound("No such segment.")
-    container = segment_index.container_name(video.id)
-    return await blob_response(services, container, segment.blob_name, "video/iso.segment")
+    row_id = await authorise_cached(request, account_key, video_id)
+    name = segment_index.segment_blob_name(int(start), int(sequence))
+    return await blob_response(services, segment_index.container_name(row_id), name, "video/iso.segment")
 
 
 async def preview_image(request: Request, account_key: str, video_id: str, size: str) -> Any:

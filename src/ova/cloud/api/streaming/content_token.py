@@ -4,9 +4,19 @@ A token is accepted from the ``token`` query parameter (what the original player
 an ``Authorization: Bearer`` header, or the ``ova_content`` cookie. It must be a content
 token of this service (no other kind), for this account, for this video's immutable id,
 and the video must still exist under that id.
+
+Segment requests are the hot path: ``authorise_cached`` checks the token in memory and
+remembers for a few seconds that a video exists and what its account allows, so a player
+fetching segments costs no database query. A deleted video stops playing within that time,
+as policy changes do on the client family.
 """
 
 from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import select
@@ -61,3 +71,59 @@ async def video_by_id(session: AsyncSession, video_id: str) -> ResourceRow | Non
     dashed = f"{video_id[:8]}-{video_id[8:12]}-{video_id[12:16]}-{video_id[16:20]}-{video_id[20:]}"
     statement = select(ResourceRow).where(ResourceRow.id == dashed, ResourceRow.kind == "videos")
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+GRANT_CACHE_SECONDS = 5.0
+MAX_CACHED_VIDEOS = 10_000
+
+
+@dataclass(frozen=True)
+class VideoGrant:
+    row_id: str
+    account_key: str
+    account_document: dict[str, Any]
+
+
+class GrantCache:
+    """Which videos exist and under which account, remembered for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = GRANT_CACHE_SECONDS) -> None:
+        self._ttl = ttl
+        self._entries: OrderedDict[str, tuple[float, VideoGrant | None]] = OrderedDict()
+
+    async def lookup(self, services: CloudServices, video_id: str) -> VideoGrant | None:
+        now = time.monotonic()
+        cached = self._entries.get(video_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        async with services.sessions.begin() as session:
+            row = await video_by_id(session, video_id)
+            account = await session.get(AccountRow, row.account_id) if row is not None else None
+        grant = None
+        if row is not None and account is not None:
+            grant = VideoGrant(row.id, account.id.replace("-", ""), dict(account.document))
+        self._entries[video_id] = (now, grant)
+        self._entries.move_to_end(video_id)
+        while len(self._entries) > MAX_CACHED_VIDEOS:
+            self._entries.popitem(last=False)
+        return grant
+
+
+async def authorise_cached(request: Request, account_key: str, video_id: str) -> str:
+    """The video's row id when the content token grants it (401/403 otherwise), mostly from memory."""
+    services: CloudServices = request.app.state.services
+    claims = services.tokens.verify(CONTENT, presented(request), services.clock.now())
+    if claims.get("acct") != account_key or claims.get("sub") != video_id:
+        raise Forbidden("The content token is not valid for this video.")
+    cache: GrantCache = request.app.state.grants
+    grant = await cache.lookup(services, video_id)
+    if grant is None or grant.account_key != account_key:
+        raise Forbidden("The content token is not valid for this video.")
+    client_host = request.client.host if request.client else None
+    network_access.check(
+        grant.account_document,
+        network_access.Group.CONSUMPTION,
+        client_host,
+        services.settings.private_networks,
+    )
+    return grant.row_id

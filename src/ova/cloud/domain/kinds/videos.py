@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from ova.auth.service_tokens import CONTENT
 from ova.cloud.db.models import ResourceRow
+from ova.cloud.domain import segment_index
 from ova.cloud.domain.resources import Document, KindContext, ResourceKind, get, register
 from ova.common.clock import isoformat
+from ova.common.errors import Conflict
 from ova.contracts.arm_resources import VideoProperties
 from ova.contracts.model_errors import parse_model
 
@@ -30,6 +32,17 @@ class VideoKind(ResourceKind):
         props = parse_model(VideoProperties, body.get("properties", {}), "properties")
         internal = dict(existing.document.get("internal", {})) if existing else new_internal()
         return {"properties": props.model_dump(by_alias=True, exclude_none=True), "internal": internal}
+
+    async def before_delete(self, ctx: KindContext, row: ResourceRow) -> None:
+        if row.name_key in await videos_in_use(ctx):
+            raise Conflict(
+                f"The video '{row.name}' is being recorded by an active live pipeline; deactivate it first.",
+                code="ResourceInUse",
+            )
+
+    async def after_delete(self, ctx: KindContext, row: ResourceRow) -> None:
+        """A deleted video's media goes with it (its container holds nothing else)."""
+        await ctx.services.blobs.delete_container(segment_index.container_name(row.id))
 
     async def render_properties(self, ctx: KindContext, row: ResourceRow) -> Document:
         internal = row.document.get("internal", {})
