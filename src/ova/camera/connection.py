@@ -133,6 +133,9 @@ class RtspConnection:
             return RtspResponse(exc.status)
         except MountNotReady:
             return RtspResponse(503)
+        except Exception:
+            log.exception("camera: %s failed", request.method)
+            return RtspResponse(500)
 
     def _authenticate(self, request: RtspRequest) -> RtspResponse | None:
         authenticator = self.context.authenticator

@@ -18,6 +18,7 @@ from ova.camera.settings import CameraSettings
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_SECONDS = 5.0
+STARTUP_TIMEOUT_SECONDS = 900.0  # the longest loop, 600 s of 4K, takes minutes to pre-encode
 
 
 class CameraServer:
@@ -107,7 +108,7 @@ async def run_camera(settings: CameraSettings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await server.start()
-    ready = asyncio.create_task(server.wait_ready(settings.ready_timeout_s + 600))
+    ready = asyncio.create_task(server.wait_ready(STARTUP_TIMEOUT_SECONDS))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
