@@ -208,7 +208,11 @@ async def run(settings: CloudSettings) -> None:
     try:
         cloud = await build(settings)
         info = await provision(cloud, f"rtsp://127.0.0.1:{camera_port}/cam")
-        await asyncio.gather(serve(cloud), announce_when_playable(cloud, info))
+        announcer = asyncio.create_task(announce_when_playable(cloud, info))
+        try:
+            await serve(cloud)
+        finally:
+            announcer.cancel()
     finally:
         camera.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -7,9 +7,12 @@ to start unless every listener that is reachable from other machines has TLS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import signal
 import ssl
+from collections.abc import Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -79,16 +82,46 @@ def uvicorn_server(listener: ListenerSettings, app: ASGIApp) -> uvicorn.Server:
         # uvicorn builds its context from a protocol constant; replace it with one that
         # pins the minimum version, which is what "TLS 1.2 or better" needs.
         config.ssl = server_ssl_context(listener)
-    return uvicorn.Server(config)
+    return ListenerServer(config)
+
+
+class ListenerServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to ``serve``, which stops every listener at once.
+
+    (Each uvicorn server would otherwise take SIGTERM for itself alone, then re-raise it
+    after stopping, ending the process before recordings are flushed.)
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def stop_on_signals(servers: list[uvicorn.Server]) -> list[signal.Signals]:
+    def stop_all() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop_all)
+            installed.append(signum)
+    return installed
 
 
 async def serve(cloud: Cloud) -> None:
+    """Serve every listener until SIGINT or SIGTERM, then stop recordings (flushing) and close."""
     check_profile(cloud.settings)
     servers = [uvicorn_server(listener, app) for listener, app in cloud.listeners]
+    installed = stop_on_signals(servers)
     await cloud.start()
     for listener, _ in cloud.listeners:
         log.info("listening on %s (%s)", listener.base_url(), ", ".join(f.value for f in listener.families))
     try:
         await asyncio.gather(*(server.serve() for server in servers))
     finally:
+        for signum in installed:
+            asyncio.get_running_loop().remove_signal_handler(signum)
         await cloud.close()

@@ -1,0 +1,114 @@
+"""Recorder: what reaches the sink, in what order, and what never does (media that cannot play).
+
+The source is a generated file read through the same ingest a camera goes through; one
+session of it is recorded, then the recorder is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from ova.media.cmaf import CmafSegmenter, InitSegment, MediaSegment, SegmenterSettings
+from ova.media.ingest_settings import IngestSettings
+from ova.media.packet import IngestPacket
+from ova.media.preview import PreviewImage
+from ova.media.rtsp_ingest import RtspIngest
+from ova.recording.recorder import Recorder, RecorderSettings, RecorderStatus
+from ova.recording.segment_check import first_picture_defect
+
+ONE_SESSION = IngestSettings(max_drift_ms=None, keep_final_access_unit=True, backoff_initial_s=30)
+
+
+class ListSink:
+    """Keeps every call, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[InitSegment | MediaSegment | list[PreviewImage]] = []
+
+    async def init_segment(self, init: InitSegment) -> None:
+        self.calls.append(init)
+
+    async def media_segment(self, segment: MediaSegment) -> None:
+        self.calls.append(segment)
+
+    async def preview(self, images: list[PreviewImage], at_ms: int) -> None:
+        self.calls.append(images)
+
+    @property
+    def segments(self) -> list[MediaSegment]:
+        return [call for call in self.calls if isinstance(call, MediaSegment)]
+
+    @property
+    def inits(self) -> list[InitSegment]:
+        return [call for call in self.calls if isinstance(call, InitSegment)]
+
+
+async def record_one_session(source: Path, sink: ListSink) -> RecorderStatus:
+    recorder = Recorder(str(source), sink, RecorderSettings(segment_ms=1000, ingest=ONE_SESSION))
+    stop = asyncio.Event()
+    task = asyncio.create_task(recorder.run(stop))
+    for _ in range(1500):  # up to 30 s for the file to end, which ends its session
+        if recorder.status.reconnects:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    async with asyncio.timeout(30):
+        return await task
+
+
+async def segments_of(source: Path) -> tuple[dict[str, InitSegment], list[MediaSegment]]:
+    """The file segmented without the recorder (to check ``first_picture_defect`` directly)."""
+    segmenter = CmafSegmenter(SegmenterSettings(target_duration_ms=1000))
+    out: list[InitSegment | MediaSegment] = []
+    async with contextlib.aclosing(RtspIngest(str(source), ONE_SESSION).session()) as items:
+        async for item in items:
+            if isinstance(item, IngestPacket):
+                out += segmenter.push(item)
+    out += segmenter.flush()
+    inits = {item.config_hash: item for item in out if isinstance(item, InitSegment)}
+    return inits, [item for item in out if isinstance(item, MediaSegment)]
+
+
+async def test_a_good_stream_reaches_the_sink_init_first_with_previews(camera_file: Path) -> None:
+    sink = ListSink()
+    status = await record_one_session(camera_file, sink)
+
+    assert isinstance(sink.calls[0], InitSegment) and len(sink.inits) == 1
+    assert [segment.duration_ms for segment in sink.segments] == [1000, 1000, 1000]
+    assert [segment.sequence for segment in sink.segments] == [0, 1, 2]
+    assert not any(segment.gap_before for segment in sink.segments)
+    for segment in sink.segments:
+        assert first_picture_defect(sink.inits[0], segment) is None
+    previews = [call for call in sink.calls if isinstance(call, list)]
+    assert len(previews) == 3 and {image.name for image in previews[0]} == {"small", "medium", "large"}
+    assert (status.segments, status.rejected_segments, status.previews) == (3, 0, 3)
+    assert status.bytes == sum(len(segment.data) for segment in sink.segments)
+    assert status.first_segment.is_set()
+    assert status.last_error == "end of stream" and not status.connected
+
+
+async def test_segments_whose_keyframe_does_not_decode_never_reach_the_sink(noise_file: Path) -> None:
+    sink = ListSink()
+    status = await record_one_session(noise_file, sink)
+
+    assert sink.calls == []  # not even the init segment of a configuration that never played
+    assert status.segments == 0 and status.rejected_segments == 3
+    assert not status.first_segment.is_set()
+    assert status.last_error is not None
+
+
+async def test_the_check_accepts_every_segment_of_a_good_stream_and_names_the_defect_of_bad_ones(
+    camera_file: Path, noise_file: Path
+) -> None:
+    inits, good = await segments_of(camera_file)
+    (init,) = inits.values()
+    assert [first_picture_defect(init, segment) for segment in good] == [None, None, None]
+
+    _, noisy = await segments_of(noise_file)
+    defects = [first_picture_defect(init, segment) for segment in noisy]
+    assert len(defects) == 3 and all(defect and "keyframe" in defect for defect in defects)
+    assert (
+        first_picture_defect(init, MediaSegment(0, 0, 0, b"", init.config_hash, 0, False, 0, 0)) is not None
+    )
