@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from ova.cloud.runtime import Cloud
 from support.management import API_VERSION, Arm
 
 Json = dict[str, Any]
@@ -51,11 +52,17 @@ class Tenant:
         return url
 
 
-async def open_tenant(api: httpx.AsyncClient, name: str) -> Tenant:
+async def open_tenant(api: httpx.AsyncClient, cloud: Cloud, name: str) -> Tenant:
     """Create account ``name`` through the management API."""
-    arm = Arm(api, account=name)
+    arm = Arm(api, cloud, account=name)
     created = await arm.create_account()
     return Tenant(arm, created["properties"]["endpoints"][0]["endpointUrl"])
+
+
+def available_media(archive_base_url: str, token: str | None = None) -> str:
+    """The player's ``availableMedia`` URL for the whole archive, with the content token as ``token``."""
+    params = {"precision": "year", **({"token": token} if token is not None else {})}
+    return str(httpx.URL(f"{archive_base_url}/availableMedia", params=params))
 
 
 async def content_token(viewer: httpx.AsyncClient, tenant: Tenant, video: str, jwt: str) -> str:

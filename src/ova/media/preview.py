@@ -55,7 +55,11 @@ def decode_keyframe(access_unit: bytes, codec: CodecParameters) -> av.video.Vide
 
 def preview_images(access_unit: bytes, codec: CodecParameters, *, quality: int = 80) -> list[PreviewImage]:
     """``small``, ``medium`` and ``large`` JPEGs of a keyframe."""
-    frame = decode_keyframe(access_unit, codec)
+    return images_of(decode_keyframe(access_unit, codec), quality=quality)
+
+
+def images_of(frame: av.video.VideoFrame, *, quality: int = 80) -> list[PreviewImage]:
+    """``small``, ``medium`` and ``large`` JPEGs of a decoded picture."""
     images = []
     for name, box in PREVIEW_SIZES.items():
         width, height = fit_size((frame.width, frame.height), box)

@@ -22,16 +22,17 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
 
+import av.video
+
 from ova.media.cmaf import CmafSegmenter, InitSegment, MediaSegment, SegmenterSettings
 from ova.media.demuxer import redact_url
-from ova.media.errors import MediaError
 from ova.media.ingest_events import Connected, Disconnected
 from ova.media.ingest_settings import IngestSettings
 from ova.media.packet import IngestPacket
-from ova.media.preview import PreviewImage, preview_images
+from ova.media.preview import PreviewImage, images_of
 from ova.media.rtsp_ingest import RtspIngest
 from ova.recording.bitrate import BitrateMeter
-from ova.recording.segment_check import first_picture_defect
+from ova.recording.segment_check import first_picture
 
 log = logging.getLogger(__name__)
 # As many codec configurations as the segmenter remembers; older ones are announced again.
@@ -94,7 +95,6 @@ class Recorder:
             SegmenterSettings(target_duration_ms=settings.segment_ms, first_sequence=settings.first_sequence)
         )
         self._meter = BitrateMeter(settings.bitrate_kbps)
-        self._keyframe: IngestPacket | None = None
         self._inits: OrderedDict[str, InitSegment] = OrderedDict()
         self._stored_inits: set[str] = set()
         self._hole = False
@@ -157,8 +157,6 @@ class Recorder:
         if self._meter.exceeded(now):
             rate, allowed = self._meter.kbps(now), self._settings.bitrate_kbps
             raise BitrateExceeded(f"the camera sends {rate:.0f} kbit/s, over the allowed {allowed}")
-        if packet.kind == "video" and packet.is_keyframe:
-            self._keyframe = packet
         await self._deliver(self._segmenter.push(packet))
 
     async def _deliver(self, segments: list[InitSegment | MediaSegment]) -> None:
@@ -167,25 +165,29 @@ class Recorder:
                 self._inits[segment.config_hash] = segment
                 while len(self._inits) > REMEMBERED_INITS:
                     self._inits.popitem(last=False)
-            elif await self._playable(segment):
-                await self._store(segment)
+            else:
+                picture = await self._first_picture(segment)
+                if picture is not None:
+                    await self._store(segment, picture)
 
-    async def _playable(self, segment: MediaSegment) -> bool:
+    async def _first_picture(self, segment: MediaSegment) -> av.video.VideoFrame | None:
+        """The segment's opening picture; ``None`` (and the segment dropped) when it has none."""
         init = self._inits.get(segment.config_hash)
         if init is None:
-            defect: str | None = "its init segment is unknown"
+            found: av.video.VideoFrame | str = "its init segment is unknown"
         else:
             self._inits.move_to_end(segment.config_hash)
-            defect = await asyncio.to_thread(first_picture_defect, init, segment)
-        if defect is None:
-            return True
+            found = await asyncio.to_thread(first_picture, init, segment)
+        if not isinstance(found, str):
+            return found
+        defect = found
         self._hole = True
         self.status.rejected_segments += 1
         self.status.last_error = f"the camera sent media that does not play; a segment was dropped: {defect}"
         log.warning("dropped segment %d of %s: %s", segment.sequence, redact_url(self._url), defect)
-        return False
+        return None
 
-    async def _store(self, segment: MediaSegment) -> None:
+    async def _store(self, segment: MediaSegment, picture: av.video.VideoFrame) -> None:
         if segment.config_hash not in self._stored_inits:
             await self._sink.init_segment(self._inits[segment.config_hash])
             self._stored_inits.add(segment.config_hash)
@@ -197,19 +199,10 @@ class Recorder:
         self.status.bytes += len(segment.data)
         self.status.last_error = None
         self.status.first_segment.set()
-        await self._make_preview()
-
-    async def _make_preview(self) -> None:
-        keyframe = self._keyframe
-        if not self._settings.previews or keyframe is None:
-            return
-        try:
-            images = await asyncio.to_thread(preview_images, keyframe.data, keyframe.codec)
-        except MediaError as error:
-            log.warning("no preview image: %s", error)
-            return
-        await self._sink.preview(images, keyframe.wall_ms)
-        self.status.previews += 1
+        if self._settings.previews:
+            images = await asyncio.to_thread(images_of, picture)
+            await self._sink.preview(images, segment.start_ms)
+            self.status.previews += 1
 
     async def _flush(self) -> None:
         await self._deliver(self._segmenter.flush())

@@ -12,12 +12,16 @@ from __future__ import annotations
 import io
 
 import av
+import av.video
 
 from ova.media.cmaf import InitSegment, MediaSegment
 
 
-def first_picture_defect(init: InitSegment, segment: MediaSegment) -> str | None:
-    """Why ``segment`` (played after ``init``) does not open with an intact picture, or ``None``."""
+def first_picture(init: InitSegment, segment: MediaSegment) -> av.video.VideoFrame | str:
+    """The picture ``segment`` (played after ``init``) opens with, or why there is none.
+
+    The same picture makes the segment's preview images, so a segment costs one decode.
+    """
     try:
         with av.open(io.BytesIO(init.data + segment.data), "r") as container:
             stream = container.streams.video[0]
@@ -31,4 +35,4 @@ def first_picture_defect(init: InitSegment, segment: MediaSegment) -> str | None
         return "its first keyframe decodes to no picture"
     if frames[0].is_corrupt:
         return "its first keyframe decodes to a damaged picture"
-    return None
+    return frames[0]

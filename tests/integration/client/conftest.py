@@ -54,9 +54,9 @@ def attacker() -> CustomerIssuer:
 
 
 @pytest.fixture
-async def bare_tenant(api: httpx.AsyncClient) -> Tenant:
+async def bare_tenant(api: httpx.AsyncClient, cloud: Cloud) -> Tenant:
     """Account ``acct1`` with videos ``lobby`` and ``garage`` and no access policy."""
-    tenant = await open_tenant(api, "acct1")
+    tenant = await open_tenant(api, cloud, "acct1")
     for name in ("lobby", "garage"):
         await tenant.video(name)
     return tenant

@@ -20,7 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ova.cloud.domain.kinds import videos
-from support.client_api import Tenant, bearer, open_tenant
+from ova.cloud.runtime import Cloud
+from support.client_api import Tenant, available_media, bearer, open_tenant
 from support.customer_issuer import CustomerIssuer, b64url, token_key
 from support.management import API_VERSION, SUBSCRIPTION, arm_error
 
@@ -326,13 +327,14 @@ async def test_a_customer_jwt_is_no_operator_credential(
 
 @pytest.mark.cloud_settings(client_api={"policy_cache_seconds": 0})
 async def test_a_token_for_one_account_is_refused_by_another(
+    cloud: Cloud,
     api: httpx.AsyncClient,
     viewer: httpx.AsyncClient,
     tenant: Tenant,
     issuer: CustomerIssuer,
     fabrikam: CustomerIssuer,
 ) -> None:
-    other = await open_tenant(api, "acct2")
+    other = await open_tenant(api, cloud, "acct2")
     await other.video("lobby")
     await other.arm.ok("PUT", "accessPolicies/viewers", fabrikam.policy())
     own_token = issuer.token(tenant.aud("/videos/*"))
@@ -357,13 +359,14 @@ async def start_of_a_fresh_window(window: float) -> None:
 
 @pytest.mark.cloud_settings(client_api={"rate_limit_requests": 5, "rate_limit_window_seconds": 10})
 async def test_the_sixth_request_in_ten_seconds_gets_429_for_that_account_only(
+    cloud: Cloud,
     api: httpx.AsyncClient,
     viewer: httpx.AsyncClient,
     tenant: Tenant,
     issuer: CustomerIssuer,
     attacker: CustomerIssuer,
 ) -> None:
-    other = await open_tenant(api, "acct2")
+    other = await open_tenant(api, cloud, "acct2")
     await other.video("lobby")
     await other.arm.ok("PUT", "accessPolicies/viewers", issuer.policy())
     good, bad = issuer.token(tenant.aud("/videos/*")), attacker.token(tenant.aud("/videos/*"))
@@ -392,7 +395,7 @@ async def test_oversized_bodies_get_413_before_any_token_check(
     archive = await tenant.archive_url("lobby")
     for method, url in [
         ("POST", tenant.url("/videos/lobby/listContentToken")),
-        ("GET", f"{archive}/availableMedia"),
+        ("GET", available_media(archive)),
     ]:
         response = await viewer.request(method, url, content=b"x" * 8192, headers=bearer(token))
         arm_error(response, 413, "RequestEntityTooLarge")

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support.client_api import Tenant, bearer, content_token
+from support.client_api import Tenant, available_media, bearer, content_token
 from support.customer_issuer import CustomerIssuer
 from support.management import account_body, arm_error
 
@@ -52,12 +52,12 @@ SETTINGS: list[tuple[str, dict[str, Any], bool]] = [
 
 async def statuses(viewer: httpx.AsyncClient, tenant: Tenant, jwt: str, token: str) -> list[httpx.Response]:
     """Every consumption call a player makes, from ``viewer``'s address."""
-    media = f"{await tenant.archive_url('lobby')}/availableMedia"
+    archive = await tenant.archive_url("lobby")
     return [
         await viewer.get(tenant.url("/videos"), headers=bearer(jwt)),
         await viewer.get(tenant.url("/videos/lobby"), headers=bearer(jwt)),
         await viewer.post(tenant.url("/videos/lobby/listContentToken"), headers=bearer(jwt)),
-        await viewer.get(media, params={"token": token}),
+        await viewer.get(available_media(archive, token)),
     ]
 
 

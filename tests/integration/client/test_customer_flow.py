@@ -20,7 +20,7 @@ from azure.core.credentials import AccessToken
 from azure.mgmt.videoanalyzer import VideoAnalyzer
 from azure.mgmt.videoanalyzer import models as m
 
-from support.client_api import bearer
+from support.client_api import available_media, bearer
 from support.cloud_process import CloudProcess
 from support.customer_issuer import BASE_RESOURCE_URL_PATTERN, CustomerIssuer
 from support.postgres import PostgresServer
@@ -118,7 +118,7 @@ def operator_setup(sdk: VideoAnalyzer, issuer: CustomerIssuer) -> tuple[str, str
 
 
 def media(http: httpx.Client, archive_base_url: str, token: str) -> httpx.Response:
-    return http.get(f"{archive_base_url}/availableMedia", params={"token": token})
+    return http.get(available_media(archive_base_url, token))
 
 
 @pytest.mark.parametrize(

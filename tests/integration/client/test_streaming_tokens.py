@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from ova.auth.service_tokens import CONTENT, PROVISIONING
 from ova.cloud.runtime import Cloud
 from ova.cloud.settings import ClientApiSettings
-from support.client_api import Tenant, bearer, content_token, open_tenant
+from support.client_api import Tenant, available_media, bearer, content_token, open_tenant
 from support.customer_issuer import CustomerIssuer
 from support.management import API_VERSION, SUBSCRIPTION, arm_error
 
@@ -36,18 +36,19 @@ async def test_the_content_token_opens_its_video_by_query_header_or_cookie(
 ) -> None:
     jwt = issuer.token(tenant.aud("/videos/lobby"))
     video = (await viewer.get(tenant.url("/videos/lobby"), headers=bearer(jwt))).json()
-    media = video["properties"]["contentUrls"]["archiveBaseUrl"] + "/availableMedia"
+    archive = video["properties"]["contentUrls"]["archiveBaseUrl"]
     issued = (await viewer.post(tenant.url("/videos/lobby/listContentToken"), headers=bearer(jwt))).json()
     token = issued["Token"]
     assert token == issued["token"]
 
+    media = available_media(archive)
     presentations = {
-        "query": {"params": {"token": token}},
-        "bearer": {"headers": bearer(token)},
-        "cookie": {"headers": {"Cookie": f"ova_content={token}"}},
+        "query": (available_media(archive, token), {}),
+        "bearer": (media, bearer(token)),
+        "cookie": (media, {"Cookie": f"ova_content={token}"}),
     }
-    for how, presented in presentations.items():
-        response = await viewer.get(media, **presented)  # type: ignore[arg-type]
+    for how, (url, headers) in presentations.items():
+        response = await viewer.get(url, headers=headers)
         assert response.status_code == 200, (how, response.text)
         assert response.json() == {"timeRanges": []}
         assert_private(response)
@@ -55,24 +56,24 @@ async def test_the_content_token_opens_its_video_by_query_header_or_cookie(
     absent = await viewer.get(media)
     arm_error(absent, 401)
     assert_private(absent)
-    twice = await viewer.get(media, params=[("token", token), ("token", token)])
+    twice = await viewer.get(f"{available_media(archive, token)}&token={token}")
     arm_error(twice, 401)
 
 
 async def test_a_content_token_opens_no_other_video(
-    api: httpx.AsyncClient, viewer: httpx.AsyncClient, tenant: Tenant, issuer: CustomerIssuer
+    cloud: Cloud, api: httpx.AsyncClient, viewer: httpx.AsyncClient, tenant: Tenant, issuer: CustomerIssuer
 ) -> None:
     jwt = issuer.token(tenant.aud("/videos/*"))
     token = await content_token(viewer, tenant, "lobby", jwt)
     lobby, garage = await tenant.archive_url("lobby"), await tenant.archive_url("garage")
-    other = await open_tenant(api, "acct2")
+    other = await open_tenant(api, cloud, "acct2")
     await other.video("lobby")
     elsewhere = await other.archive_url("lobby")
     forged_path = lobby.replace(tenant.key, (await other.archive_url("lobby")).split("/")[-3])
 
-    assert (await viewer.get(f"{lobby}/availableMedia", params={"token": token})).status_code == 200
+    assert (await viewer.get(available_media(lobby, token))).status_code == 200
     for url in (garage, elsewhere, forged_path):
-        response = await viewer.get(f"{url}/availableMedia", params={"token": token})
+        response = await viewer.get(available_media(url, token))
         arm_error(response, 403)
         assert_private(response)
 
@@ -85,15 +86,15 @@ async def test_a_video_recreated_under_the_same_name_refuses_the_old_token(
     old_token = await content_token(viewer, tenant, "lobby", jwt)
 
     await tenant.arm.ok("DELETE", "videos/lobby")
-    gone = await viewer.get(f"{old_url}/availableMedia", params={"token": old_token})
+    gone = await viewer.get(available_media(old_url, old_token))
     arm_error(gone, 403)
     await tenant.video("lobby")
     new_url = await tenant.archive_url("lobby")
     assert new_url != old_url
     for url in (old_url, new_url):
-        arm_error(await viewer.get(f"{url}/availableMedia", params={"token": old_token}), 403)
+        arm_error(await viewer.get(available_media(url, old_token)), 403)
     new_token = await content_token(viewer, tenant, "lobby", jwt)
-    assert (await viewer.get(f"{new_url}/availableMedia", params={"token": new_token})).status_code == 200
+    assert (await viewer.get(available_media(new_url, new_token))).status_code == 200
 
 
 @pytest.mark.cloud_settings(content_token={"lifetime_seconds": 120})
@@ -108,9 +109,9 @@ async def test_content_tokens_live_as_configured_and_expired_ones_are_refused(
     url = await tenant.archive_url("lobby")
     claims = {"sub": url.split("/")[-1], "acct": tenant.key}
     expired = cloud.services.tokens.issue(CONTENT, claims, datetime.now(UTC) - timedelta(seconds=1))
-    arm_error(await viewer.get(f"{url}/availableMedia", params={"token": expired}), 401)
+    arm_error(await viewer.get(available_media(url, expired)), 401)
     fresh = cloud.services.tokens.issue(CONTENT, claims, datetime.now(UTC) + timedelta(seconds=60))
-    assert (await viewer.get(f"{url}/availableMedia", params={"token": fresh})).status_code == 200
+    assert (await viewer.get(available_media(url, fresh))).status_code == 200
 
 
 async def test_no_token_kind_passes_for_another(
@@ -124,14 +125,15 @@ async def test_no_token_kind_passes_for_another(
 ) -> None:
     jwt = issuer.token(tenant.aud("/videos/*"))
     content = await content_token(viewer, tenant, "lobby", jwt)
-    media = f"{await tenant.archive_url('lobby')}/availableMedia"
+    archive = await tenant.archive_url("lobby")
+    media = available_media(archive)
     await tenant.arm.ok("PUT", "edgeModules/edge1", {})
     expiry = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     provisioning = (
         await tenant.arm.ok("POST", "edgeModules/edge1/listProvisioningToken", {"expirationDate": expiry})
     )["token"]
     # Signed by the same key, for this very video: only the kind is wrong.
-    claims = {"sub": media.split("/")[-2], "acct": tenant.key}
+    claims = {"sub": archive.split("/")[-1], "acct": tenant.key}
     provisioning_for_video = cloud.services.tokens.issue(
         PROVISIONING, claims, datetime.now(UTC) + timedelta(hours=1)
     )
@@ -154,8 +156,8 @@ async def test_no_token_kind_passes_for_another(
             response = await viewer.request(method, url, headers=bearer(token))
             arm_error(response, 401)
             assert token not in response.text
-            if "/streaming/" in url:
-                arm_error(await viewer.request(method, url, params={"token": token}), 401)
+            if url == media:
+                arm_error(await viewer.request(method, available_media(archive, token)), 401)
 
 
 async def test_nothing_logged_on_the_server_holds_a_token(
@@ -175,10 +177,10 @@ async def test_nothing_logged_on_the_server_holds_a_token(
     await viewer.get(tenant.url("/videos/lobby"), headers=bearer(forged))
     await viewer.get(tenant.url("/videos/lobby"), headers=bearer(expired))
     await viewer.get(tenant.url("/videos/lobby"), headers=bearer(token))
-    await viewer.get(f"{lobby}/availableMedia", params={"token": token})
-    await viewer.get(f"{garage}/availableMedia", params={"token": token})
-    await viewer.get(f"{lobby}/availableMedia", params={"token": token[:-4] + "AAAA"})
-    await viewer.get(f"{lobby}/availableMedia", headers=bearer(jwt))
+    await viewer.get(available_media(lobby, token))
+    await viewer.get(available_media(garage, token))
+    await viewer.get(available_media(lobby, token[:-4] + "AAAA"))
+    await viewer.get(available_media(lobby), headers=bearer(jwt))
 
     # The test's own HTTP client logs the URLs it requests; the server's records are what count.
     server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
@@ -201,7 +203,7 @@ async def test_cors_trusts_exactly_the_configured_origins(
     jwt = issuer.token(tenant.aud("/videos/*"))
     urls = {
         "client": tenant.url("/videos/lobby"),
-        "streaming": f"{await tenant.archive_url('lobby')}/availableMedia",
+        "streaming": available_media(await tenant.archive_url("lobby")),
     }
     for family, url in urls.items():
         with subtests.test(msg=f"{family}: allowed origin"):

@@ -16,7 +16,7 @@ from ova.media.packet import IngestPacket
 from ova.media.preview import PreviewImage
 from ova.media.rtsp_ingest import RtspIngest
 from ova.recording.recorder import Recorder, RecorderSettings, RecorderStatus
-from ova.recording.segment_check import first_picture_defect
+from ova.recording.segment_check import first_picture
 
 ONE_SESSION = IngestSettings(max_drift_ms=None, keep_final_access_unit=True, backoff_initial_s=30)
 
@@ -59,7 +59,7 @@ async def record_one_session(source: Path, sink: ListSink) -> RecorderStatus:
 
 
 async def segments_of(source: Path) -> tuple[dict[str, InitSegment], list[MediaSegment]]:
-    """The file segmented without the recorder (to check ``first_picture_defect`` directly)."""
+    """The file segmented without the recorder (to check ``first_picture`` directly)."""
     segmenter = CmafSegmenter(SegmenterSettings(target_duration_ms=1000))
     out: list[InitSegment | MediaSegment] = []
     async with contextlib.aclosing(RtspIngest(str(source), ONE_SESSION).session()) as items:
@@ -80,7 +80,8 @@ async def test_a_good_stream_reaches_the_sink_init_first_with_previews(camera_fi
     assert [segment.sequence for segment in sink.segments] == [0, 1, 2]
     assert not any(segment.gap_before for segment in sink.segments)
     for segment in sink.segments:
-        assert first_picture_defect(sink.inits[0], segment) is None
+        picture = first_picture(sink.inits[0], segment)
+        assert not isinstance(picture, str) and picture.width > 0 and not picture.is_corrupt
     previews = [call for call in sink.calls if isinstance(call, list)]
     assert len(previews) == 3 and {image.name for image in previews[0]} == {"small", "medium", "large"}
     assert (status.segments, status.rejected_segments, status.previews) == (3, 0, 3)
@@ -104,11 +105,10 @@ async def test_the_check_accepts_every_segment_of_a_good_stream_and_names_the_de
 ) -> None:
     inits, good = await segments_of(camera_file)
     (init,) = inits.values()
-    assert [first_picture_defect(init, segment) for segment in good] == [None, None, None]
+    assert not any(isinstance(first_picture(init, segment), str) for segment in good)
 
     _, noisy = await segments_of(noise_file)
-    defects = [first_picture_defect(init, segment) for segment in noisy]
-    assert len(defects) == 3 and all(defect and "keyframe" in defect for defect in defects)
-    assert (
-        first_picture_defect(init, MediaSegment(0, 0, 0, b"", init.config_hash, 0, False, 0, 0)) is not None
-    )
+    defects = [first_picture(init, segment) for segment in noisy]
+    assert len(defects) == 3 and all(isinstance(defect, str) and "keyframe" in defect for defect in defects)
+    empty = MediaSegment(0, 0, 0, b"", init.config_hash, 0, False, 0, 0)
+    assert isinstance(first_picture(init, empty), str)
