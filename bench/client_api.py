@@ -89,7 +89,10 @@ def cloud(workdir: Path) -> Iterator[str]:
             {
                 "data_dir": str(workdir / "data"),
                 "listeners": [{"host": "127.0.0.1", "port": port}],
-                "client_api": {"rate_limit_requests": 1_000_000_000},
+                "client_api": {
+                    "rate_limit_requests": 1_000_000_000,
+                    "failed_requests_per_address": 1_000_000_000,
+                },
             }
         )
     )

@@ -88,6 +88,9 @@ class ClientApiSettings(BaseModel):
         50, ge=1, description="Client API requests allowed per account per window."
     )
     rate_limit_window_seconds: float = Field(10.0, gt=0, description="Length of the rate-limit window.")
+    failed_requests_per_address: int = Field(
+        50, ge=1, description="Refused tokens allowed per client address per window before 429 (guessing)."
+    )
     policy_cache_seconds: float = Field(
         5.0, ge=0, le=5, description="How long access policies are cached; changes apply within this time."
     )

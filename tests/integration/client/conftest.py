@@ -36,7 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def cloud_settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> CloudSettings:
     marker = request.node.get_closest_marker("cloud_settings")
     fields: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    client_api = {"rate_limit_requests": TEST_RATE_LIMIT, **fields.pop("client_api", {})}
+    limits = {"rate_limit_requests": TEST_RATE_LIMIT, "failed_requests_per_address": TEST_RATE_LIMIT}
+    client_api = {**limits, **fields.pop("client_api", {})}
     return CloudSettings(
         data_dir=tmp_path / "data", database_url=database_url, client_api=client_api, **fields
     )

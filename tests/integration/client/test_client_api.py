@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -71,6 +72,7 @@ async def test_a_trusted_jwt_lists_gets_and_obtains_a_content_token(
 
             issued = await viewer.post(tenant.url("/videos/lobby/listContentToken"), headers=bearer(jwt))
             assert issued.status_code == 200, issued.text
+            assert issued.headers["cache-control"] == "no-store"  # a token is never cached
             body = issued.json()
             assert body["token"] == body["Token"] and body["token"].count(".") == 2
             assert body["expirationDate"] == body["ExpirationDate"] and body["expirationDate"].endswith("Z")
@@ -358,7 +360,7 @@ async def start_of_a_fresh_window(window: float) -> None:
 
 
 @pytest.mark.cloud_settings(client_api={"rate_limit_requests": 5, "rate_limit_window_seconds": 10})
-async def test_the_sixth_request_in_ten_seconds_gets_429_for_that_account_only(
+async def test_the_sixth_admitted_request_in_ten_seconds_gets_429_for_that_account_only(
     cloud: Cloud,
     api: httpx.AsyncClient,
     viewer: httpx.AsyncClient,
@@ -372,16 +374,37 @@ async def test_the_sixth_request_in_ten_seconds_gets_429_for_that_account_only(
     good, bad = issuer.token(tenant.aud("/videos/*")), attacker.token(tenant.aud("/videos/*"))
     await start_of_a_fresh_window(10)
 
+    # Refused tokens do not use the account's quota: a stranger cannot lock its viewers out.
     statuses = [
         (await viewer.get(tenant.url("/videos/lobby"), headers=bearer(t))).status_code
-        for t in [bad] * 4 + [good]
+        for t in [bad] * 4 + [good] * 5
     ]
-    assert statuses == [401, 401, 401, 401, 200]
+    assert statuses == [401] * 4 + [200] * 5
     limited = await viewer.get(tenant.url("/videos/lobby"), headers=bearer(good))
     arm_error(limited, 429, "TooManyRequests")
     assert 1 <= int(limited.headers["retry-after"]) <= 10
     other_token = issuer.token(other.aud("/videos/*"))
     assert (await viewer.get(other.url("/videos/lobby"), headers=bearer(other_token))).status_code == 200
+
+
+@pytest.mark.cloud_settings(client_api={"failed_requests_per_address": 3, "rate_limit_window_seconds": 10})
+async def test_an_address_that_keeps_guessing_gets_429_and_others_are_served(
+    viewer_at: Callable[[str], httpx.AsyncClient],
+    tenant: Tenant,
+    issuer: CustomerIssuer,
+    attacker: CustomerIssuer,
+) -> None:
+    guesser, neighbour = viewer_at("10.9.8.7"), viewer_at("10.9.8.8")
+    good, bad = issuer.token(tenant.aud("/videos/*")), attacker.token(tenant.aud("/videos/*"))
+    await start_of_a_fresh_window(10)
+
+    statuses = [
+        (await guesser.get(tenant.url("/videos/lobby"), headers=bearer(bad))).status_code for _ in range(3)
+    ]
+    assert statuses == [401, 401, 401]
+    throttled = await guesser.get(tenant.url("/videos/lobby"), headers=bearer(good))
+    arm_error(throttled, 429, "TooManyRequests")  # refused before the token is even looked at
+    assert (await neighbour.get(tenant.url("/videos/lobby"), headers=bearer(good))).status_code == 200
 
 
 # --- W9, W10: body limits and error hygiene ------------------------------------------------------

@@ -65,15 +65,27 @@ class RateLimiter:
         self._limit, self._window, self._monotonic = limit, window_seconds, monotonic
         self._windows: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
-    def hit(self, key: str) -> None:
+    def _used(self, key: str) -> tuple[float, int, int]:
         now = self._monotonic()
         window = int(now // self._window)
         current, used = self._windows.get(key, (window, 0))
-        if current != window:
-            used = 0
+        return now, window, used if current == window else 0
+
+    def check(self, key: str) -> None:
+        """Raise ``RateLimited`` when ``key`` has used up this window, without counting."""
+        now, window, used = self._used(key)
         if used >= self._limit:
             raise RateLimited(retry_after=max(1, int((window + 1) * self._window - now + 0.999)))
+
+    def record(self, key: str) -> None:
+        """Count one request of ``key``."""
+        _, window, used = self._used(key)
         self._windows[key] = (window, used + 1)
         self._windows.move_to_end(key)
         while len(self._windows) > MAX_CACHED_ACCOUNTS:
             self._windows.popitem(last=False)
+
+    def hit(self, key: str) -> None:
+        """``check`` then ``record``."""
+        self.check(key)
+        self.record(key)

@@ -142,3 +142,15 @@ async def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for account in ("a", "b", "a", "c", "a", "b"):
         await cache.policies(session, account)  # type: ignore[arg-type]
     assert session.loads == ["a", "b", "c", "b"]  # "a" stayed recent; "b" was evicted by "c"
+
+
+def test_check_does_not_count_and_record_does_not_refuse() -> None:
+    limiter = RateLimiter(2, 10, monotonic=FakeMonotonic())
+    for _ in range(5):
+        limiter.check("10.0.0.1")  # looking costs nothing
+    limiter.record("10.0.0.1")
+    limiter.record("10.0.0.1")
+    limiter.record("10.0.0.1")  # counting past the limit is allowed; refusing is check's job
+    with pytest.raises(RateLimited):
+        limiter.check("10.0.0.1")
+    limiter.check("10.0.0.2")

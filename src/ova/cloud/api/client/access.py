@@ -17,7 +17,7 @@ from ova.cloud.domain.arm import Principal
 from ova.cloud.domain.client_access import PolicyCache, RateLimiter
 from ova.cloud.domain.resources import KindContext
 from ova.cloud.domain.services import CloudServices
-from ova.common.errors import ValidationFailed
+from ova.common.errors import Forbidden, Unauthenticated, ValidationFailed
 
 ACCOUNT_KEY = re.compile(r"^[0-9a-f]{32}$")
 SUPPORTED_API_VERSIONS = {"2021-11-01-preview", "2021-05-01-preview"}
@@ -27,6 +27,9 @@ SUPPORTED_API_VERSIONS = {"2021-11-01-preview", "2021-05-01-preview"}
 class ClientGate:
     policies: PolicyCache
     limiter: RateLimiter
+    """Per account: admitted requests only, so strangers cannot use up an account's quota."""
+    failures: RateLimiter
+    """Per client address: refused tokens, so guessing is throttled before any cryptography."""
 
 
 def bearer(request: Request) -> str:
@@ -56,16 +59,25 @@ async def admit(
     """
     services: CloudServices = request.app.state.services
     gate: ClientGate = request.app.state.gate
-    version = request.query_params.get("api-version")
-    account = await load_account(session, account_key)
     client_host = request.client.host if request.client else None
-    network_access.check(
-        account.document, network_access.Group.CONSUMPTION, client_host, services.settings.private_networks
-    )
+    address = client_host or "unknown"
+    gate.failures.check(address)
+    try:
+        account = await load_account(session, account_key)
+        network_access.check(
+            account.document,
+            network_access.Group.CONSUMPTION,
+            client_host,
+            services.settings.private_networks,
+        )
+        policies = await gate.policies.policies(session, account.id)
+        url = f"{services.urls.client_api(account_key)}{resource_path}"
+        grant = policies.evaluate(bearer(request), url, services.clock.now())
+    except (Unauthenticated, Forbidden):
+        gate.failures.record(address)
+        raise
     gate.limiter.hit(account.id)
-    policies = await gate.policies.policies(session, account.id)
-    url = f"{services.urls.client_api(account_key)}{resource_path}"
-    grant = policies.evaluate(bearer(request), url, services.clock.now())
+    version = request.query_params.get("api-version")
     if version is not None and version not in SUPPORTED_API_VERSIONS:
         raise ValidationFailed(
             f"The api-version '{version[:32]}' is not supported.", code="InvalidApiVersionParameter"

@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from ova.cloud.api import arm_errors
 from ova.cloud.api.client.access import ClientGate, admit
 from ova.cloud.api.paging import next_link, page_of
+from ova.cloud.api.token_response import token_response
 from ova.cloud.domain import resources
 from ova.cloud.domain.client_access import PolicyCache, RateLimiter
 from ova.cloud.domain.kinds import videos
@@ -38,6 +39,7 @@ def create_app(services: CloudServices) -> FastAPI:
     app.state.gate = ClientGate(
         policies=PolicyCache(settings.policy_cache_seconds),
         limiter=RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_seconds),
+        failures=RateLimiter(settings.failed_requests_per_address, settings.rate_limit_window_seconds),
     )
     arm_errors.install(app)
     allow_cors(app, settings.cors_origins)
@@ -88,4 +90,5 @@ async def list_content_token(request: Request, account_key: str, name: str) -> A
     async with request.app.state.services.sessions.begin() as session:
         ctx, _ = await admit(request, session, account_key, f"/videos/{name}")
         issued = await videos.list_content_token(ctx, name)
-    return {**issued, "Token": issued["token"], "ExpirationDate": issued["expirationDate"]}
+    body = {**issued, "Token": issued["token"], "ExpirationDate": issued["expirationDate"]}
+    return token_response(body)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ova.cloud.api.management.accounts import ACCOUNT
 from ova.cloud.api.management.context import check_api_version, in_account, json_body, operator
+from ova.cloud.api.token_response import token_response
 from ova.cloud.db.models import OperationRow
 from ova.cloud.domain import operations, resources
 from ova.cloud.domain.arm import API_VERSION, AccountScope, Principal
@@ -45,7 +46,8 @@ async def list_provisioning_token(
 ) -> Any:
     body = await json_body(request)
     async with in_account(request, AccountScope(subscription_id, resource_group, account_name), who) as ctx:
-        return await edge_modules.list_provisioning_token(ctx, name, body)
+        issued = await edge_modules.list_provisioning_token(ctx, name, body)
+    return token_response(issued)
 
 
 @router.post(
@@ -55,7 +57,8 @@ async def list_content_token(
     request: Request, subscription_id: str, resource_group: str, account_name: str, name: str, who: Operator
 ) -> Any:
     async with in_account(request, AccountScope(subscription_id, resource_group, account_name), who) as ctx:
-        return await videos.list_content_token(ctx, name)
+        issued = await videos.list_content_token(ctx, name)
+    return token_response(issued)
 
 
 def accepted(request: Request, operation: OperationRow, item_url: str) -> JSONResponse:

@@ -67,7 +67,7 @@ async def available_media(request: Request, account_key: str, video_id: str) -> 
     """``{"timeRanges": [...]}``: where the video has media, at the requested precision."""
     services: CloudServices = request.app.state.services
     params = request.query_params
-    query = parse_query(params.get("precision"), params.get("startTime"), params.get("endTime"))
     async with services.sessions.begin() as session:
         video = await authorised_video(request, session, account_key, video_id)
+        query = parse_query(params.get("precision"), params.get("startTime"), params.get("endTime"))
         return JSONResponse(await available_media_of(session, video.id, query))
