@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 
 API_VERSION = "2021-11-01-preview"
 SCREENSHOT = Path("/tmp/ova-player.png")
-PLAYING_S = 30
+PLAYING_S = 45
 # currentTime > 2, and it has really moved on by 1.5 s since the first decoded picture (a live
 # stream may start at any currentTime).
 PLAYED = """(id) => {
@@ -173,11 +173,17 @@ def recorded_range_manifests(demo: Demo) -> dict[str, str]:
         issued = client.post(f"{api}/videos/{name}/listContentToken").raise_for_status().json()
     archive, token = video["properties"]["contentUrls"]["archiveBaseUrl"], issued["Token"]
     assert video["properties"]["flags"]["canStream"] and video["properties"]["flags"]["hasData"]
-    now = int(time.time() * 1000)
-    query = {"precision": "full", "startTime": iso(now - 3_600_000), "endTime": iso(now), "token": token}
-    ranges = httpx.get(f"{archive}/availableMedia", params=query, timeout=30).raise_for_status().json()
-    last = ranges["timeRanges"][-1]
-    assert datetime.fromisoformat(last["end"]) - datetime.fromisoformat(last["start"]) > timedelta(seconds=4)
+    deadline = time.monotonic() + PLAYING_S
+    while True:  # wait until more than one segment is recorded (the demo may have just started)
+        now = int(time.time() * 1000)
+        query = {"precision": "full", "startTime": iso(now - 3_600_000), "endTime": iso(now), "token": token}
+        ranges = httpx.get(f"{archive}/availableMedia", params=query, timeout=30).raise_for_status().json()
+        last = ranges["timeRanges"][-1]
+        recorded = datetime.fromisoformat(last["end"]) - datetime.fromisoformat(last["start"])
+        if recorded > timedelta(seconds=4) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert recorded > timedelta(seconds=4)
     bounds = f"starttime={last['start']},endtime={last['end']}"
     return {
         "hls": f"{archive}/manifest(format=m3u8-cmaf,{bounds}).m3u8?token={token}",
