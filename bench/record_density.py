@@ -26,7 +26,10 @@ back from the segment index, and timeline gaps (``gap_before`` or a hole over 50
 neighbours) count as lost media too; a stream that reconnected, had a segment rejected by the
 recorder's first-picture check, or whose recorder task died (an exception out of
 ``Recorder.run``, e.g. ``database is locked`` from the sink) also fails the step. For ffmpeg,
-segments come from each playlist (``-hls_flags program_date_time``).
+segments come from each playlist (``-hls_flags program_date_time``). Two more columns tell
+a recorder that keeps up from one that does not: ``media/wall``, the media seconds recorded per
+wall second since the first segment (the range over streams; 1.00 is real time), and for ova
+the worst lag of a 100 ms timer on the recorder's event loop.
 
 Usage::
 
@@ -101,7 +104,10 @@ async def child_main(config: dict[str, Any]) -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     started_ms = time.time() * 1000
     tasks = [asyncio.create_task(recorder.run(stop)) for _, recorder in recorders]
+    lags: list[float] = []
+    ticker = asyncio.create_task(loop_lag(lags))
     await asyncio.sleep(config["seconds"])
+    ticker.cancel()
     stop.set()
     stopped_ms = time.time() * 1000
     outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=60)
@@ -110,9 +116,10 @@ async def child_main(config: dict[str, Any]) -> None:
         for (video_id, recorder), outcome in zip(recorders, outcomes, strict=True):
             stored = await segment_index.window(session, video_id, 0, int(stopped_ms) + 60_000)
             status = recorder.status
-            crashed = (
-                f"{type(outcome).__name__}: {outcome}"[:300] if isinstance(outcome, BaseException) else None
-            )
+            crashed = None
+            if isinstance(outcome, BaseException):  # a driver's own error says it best
+                cause = getattr(outcome, "orig", None) or outcome
+                crashed = f"{type(outcome).__name__}: {cause}"[:200]
             streams.append(
                 {
                     "segments": [[s.start_ms, s.duration_ms, s.gap_before] for s in stored],
@@ -125,7 +132,24 @@ async def child_main(config: dict[str, Any]) -> None:
                 }
             )
     await cloud.close()
-    report({"event": "done", "started_ms": started_ms, "stopped_ms": stopped_ms, "streams": streams})
+    report(
+        {
+            "event": "done",
+            "started_ms": started_ms,
+            "stopped_ms": stopped_ms,
+            "streams": streams,
+            "loop_lag_ms": sorted(lags),
+        }
+    )
+
+
+async def loop_lag(lags: list[float]) -> None:
+    """How late the event loop runs a 100 ms timer, every 100 ms: its lag when it is saturated."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + 0.1
+        await asyncio.sleep(0.1)
+        lags.append((loop.time() - due) * 1000)
 
 
 def report(message: dict[str, Any]) -> None:
@@ -184,9 +208,12 @@ class LineReader:
         return line
 
 
-def stop_process(process: subprocess.Popen[Any], timeout_s: float = 20.0) -> None:
+def stop_process(process: subprocess.Popen[Any], timeout_s: float = 20.0, signalled: bool = False) -> None:
+    """SIGTERM once (unless ``signalled`` already) and wait; SIGKILL after ``timeout_s``. Never
+    twice SIGTERM: a second signal makes ffmpeg abort its I/O, leaving an empty playlist."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        if not signalled:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -251,6 +278,7 @@ class StreamLoss:
     recorded: int
     gaps: int
     first_after_s: float  # first segment's start, seconds after the recording started
+    media_ratio: float = 0.0  # media seconds recorded / wall seconds from the first segment to the stop
 
     @property
     def lost(self) -> int:
@@ -268,7 +296,8 @@ def loss(segments: list[tuple[int, int, bool]], started_ms: float, stopped_ms: f
         if current[2] or abs(current[0] - (previous[0] + previous[1])) > GAP_TOLERANCE_MS
     )
     expected = math.floor((stopped_ms - first) / SEGMENT_MS)
-    return StreamLoss(expected, len(segments), gaps, (first - started_ms) / 1000)
+    ratio = sum(duration for _, duration, _ in segments) / max(1.0, stopped_ms - first)
+    return StreamLoss(expected, len(segments), gaps, (first - started_ms) / 1000, ratio)
 
 
 PDT = re.compile(r"#EXT-X-PROGRAM-DATE-TIME:(\S+)")
@@ -309,6 +338,7 @@ class SideResult:
     usage: Usage
     camera: Usage
     rss_base: int = 0
+    loop_lag_ms: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -358,7 +388,9 @@ def run_ova(urls: list[str], args: argparse.Namespace, scratch: Path, camera: ps
             began + args.warmup,
             began + args.seconds - 2,
         )
-        done = json.loads(lines.next(args.seconds + 90))
+        line = lines.next(args.seconds + 90)
+        (scratch / "recorder-report.log").write_text(line)
+        done = json.loads(line)
         child.wait(timeout=30)
     except (TimeoutError, EOFError, json.JSONDecodeError, subprocess.TimeoutExpired) as error:
         raise RuntimeError(
@@ -372,6 +404,7 @@ def run_ova(urls: list[str], args: argparse.Namespace, scratch: Path, camera: ps
         for stream in done["streams"]
     ]
     result = SideResult("ova", len(urls), losses, usage["ova"], usage["camera"], rss_base=rss_base)
+    result.loop_lag_ms = done["loop_lag_ms"]
     result.notes.append(f"RSS(0) {ready['rss'] / MIB:.0f} MiB (child) / {rss_base / MIB:.0f} MiB (psutil)")
     for index, stream in enumerate(done["streams"]):
         if stream["reconnects"] or stream["rejected"] or stream["crashed"]:
@@ -414,13 +447,12 @@ def run_ffmpeg(
         time.sleep(max(0.0, began + args.seconds - time.monotonic()))
         stopped_ms = time.time() * 1000
         for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
         for process in processes:
-            stop_process(process)
+            stop_process(process, signalled=True)
     finally:
         for process in processes:
-            stop_process(process, timeout_s=5)
+            stop_process(process, timeout_s=5, signalled=True)
         log.close()
     losses = [loss(playlist_segments(out / "index.m3u8"), started_ms, stopped_ms) for out in outs]
     result = SideResult("ffmpeg", len(urls), losses, usage["ffmpeg"], usage["camera"])
@@ -474,6 +506,8 @@ def row(result: SideResult) -> list[str]:
         f"{sum(item.recorded for item in losses)}",
         f"{result.lost}",
         f"{max(item.first_after_s for item in losses):.1f}",
+        f"{min(item.media_ratio for item in losses):.2f}-{max(item.media_ratio for item in losses):.2f}",
+        f"{max(result.loop_lag_ms):.0f}" if result.loop_lag_ms else "",
         f"{result.usage.cpu_percent:.0f}",
         f"{result.cpu_per_stream:.2f}",
         f"{result.camera.cpu_percent:.0f}",
@@ -483,8 +517,8 @@ def row(result: SideResult) -> list[str]:
     ]
 
 
-HEADER = ["N", "recorder", "expected", "recorded", "lost", "1st seg s", "CPU %", "CPU %/stream",
-          "camera CPU %", "RSS MiB", "RSS MiB/stream", "USS MiB/proc"]  # fmt: skip
+HEADER = ["N", "recorder", "expected", "recorded", "lost", "1st seg s", "media/wall", "loop lag ms",
+          "CPU %", "CPU %/stream", "camera CPU %", "RSS MiB", "RSS MiB/stream", "USS MiB/proc"]  # fmt: skip
 
 
 def print_tables(steps: list[list[SideResult]], args: argparse.Namespace) -> None:

@@ -60,6 +60,7 @@ class RecorderStatus:
     last_error: str | None = None
     segments: int = 0
     rejected_segments: int = 0
+    store_failures: int = 0
     bytes: int = 0
     reconnects: int = 0
     bitrate_disconnects: int = 0
@@ -188,21 +189,35 @@ class Recorder:
         return None
 
     async def _store(self, segment: MediaSegment, picture: av.video.VideoFrame) -> None:
+        """Hand a playable segment to the sink; a sink failure loses that segment, not the recording."""
+        try:
+            await self._write(segment)
+        except Exception as error:  # the archive may be briefly unwritable; the camera keeps going
+            self._hole = True
+            self.status.store_failures += 1
+            self.status.last_error = f"a segment could not be stored: {type(error).__name__}"
+            log.warning("could not store segment %d: %s", segment.sequence, type(error).__name__)
+            return
+        if self._settings.previews:
+            images = await asyncio.to_thread(images_of, picture)
+            try:
+                await self._sink.preview(images, segment.start_ms)
+                self.status.previews += 1
+            except Exception as error:  # a missing preview is not worth a recording; it is logged
+                log.warning("could not store preview images: %s", type(error).__name__)
+
+    async def _write(self, segment: MediaSegment) -> None:
         if segment.config_hash not in self._stored_inits:
             await self._sink.init_segment(self._inits[segment.config_hash])
             self._stored_inits.add(segment.config_hash)
         if self._hole and self.status.segments and not segment.gap_before:
             segment = replace(segment, gap_before=True)
-        self._hole = False
         await self._sink.media_segment(segment)
+        self._hole = False
         self.status.segments += 1
         self.status.bytes += len(segment.data)
         self.status.last_error = None
         self.status.first_segment.set()
-        if self._settings.previews:
-            images = await asyncio.to_thread(images_of, picture)
-            await self._sink.preview(images, segment.start_ms)
-            self.status.previews += 1
 
     async def _flush(self) -> None:
         await self._deliver(self._segmenter.flush())

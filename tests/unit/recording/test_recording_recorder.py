@@ -112,3 +112,27 @@ async def test_the_check_accepts_every_segment_of_a_good_stream_and_names_the_de
     assert len(defects) == 3 and all(isinstance(defect, str) and "keyframe" in defect for defect in defects)
     empty = MediaSegment(0, 0, 0, b"", init.config_hash, 0, False, 0, 0)
     assert isinstance(first_picture(init, empty), str)
+
+
+class FlakySink(ListSink):
+    """An archive that refuses the second media segment (a locked database, a full disk...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offered = 0
+
+    async def media_segment(self, segment: MediaSegment) -> None:
+        self.offered += 1
+        if self.offered == 2:
+            raise OSError("the archive is not writable right now")
+        await super().media_segment(segment)
+
+
+async def test_a_segment_the_sink_refuses_is_counted_and_the_recording_goes_on(camera_file: Path) -> None:
+    sink = FlakySink()
+    status = await record_one_session(camera_file, sink)
+
+    assert sink.offered == 3
+    assert [segment.sequence for segment in sink.segments] == [0, 2]
+    assert sink.segments[1].gap_before  # the lost segment shows as a gap, never papered over
+    assert (status.segments, status.store_failures) == (2, 1)
