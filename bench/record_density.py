@@ -24,8 +24,9 @@ partial segment is flushed at the stop, the first one starts at the first keyfra
 connecting); ``lost = max(0, expected - recorded)``. For ova the recorded segments are read
 back from the segment index, and timeline gaps (``gap_before`` or a hole over 500 ms between
 neighbours) count as lost media too; a stream that reconnected, had a segment rejected by the
-recorder's first-picture check, or whose recorder task died (an exception out of
-``Recorder.run``, e.g. ``database is locked`` from the sink) also fails the step. For ffmpeg,
+recorder's first-picture check or not stored by the sink, or whose recorder task died (an
+exception out of ``Recorder.run``, e.g. ``database is locked`` from the sink) also fails the
+step. For ffmpeg,
 segments come from each playlist (``-hls_flags program_date_time``). Two more columns tell
 a recorder that keeps up from one that does not: ``media/wall``, the media seconds recorded per
 wall second since the first segment (the range over streams; 1.00 is real time), and for ova
@@ -126,6 +127,7 @@ async def child_main(config: dict[str, Any]) -> None:
                     "reported": status.segments,
                     "reconnects": status.reconnects,
                     "rejected": getattr(status, "rejected_segments", 0),
+                    "store_failures": getattr(status, "store_failures", 0),
                     "previews": status.previews,
                     "error": crashed or status.last_error,
                     "crashed": crashed is not None,
@@ -407,12 +409,14 @@ def run_ova(urls: list[str], args: argparse.Namespace, scratch: Path, camera: ps
     result.loop_lag_ms = done["loop_lag_ms"]
     result.notes.append(f"RSS(0) {ready['rss'] / MIB:.0f} MiB (child) / {rss_base / MIB:.0f} MiB (psutil)")
     for index, stream in enumerate(done["streams"]):
-        if stream["reconnects"] or stream["rejected"] or stream["crashed"]:
+        failures = stream["reconnects"] + stream["rejected"] + stream["store_failures"]
+        if failures or stream["crashed"]:
             result.losses[index].gaps += 1
-        if stream["reconnects"] or stream["rejected"] or stream["error"]:
+        if failures or stream["error"]:
             result.notes.append(
                 f"stream {index + 1}: {stream['reconnects']} reconnects, {stream['rejected']} rejected "
-                f"segments{', recorder crashed' if stream['crashed'] else ''}; last error: {stream['error']}"
+                f"and {stream['store_failures']} unstored segments"
+                f"{', recorder crashed' if stream['crashed'] else ''}; last error: {stream['error']}"
             )
     return result
 

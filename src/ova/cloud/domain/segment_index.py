@@ -111,13 +111,15 @@ async def window(session: AsyncSession, video_id: str, start_ms: int, end_ms: in
 
 
 async def newest_end_ms(session: AsyncSession, video_id: str) -> int | None:
-    """The end of the newest media: only segments starting within ``MAX_SEGMENT_MS`` of the
-    newest start can end last, so both steps stay on the (video, start) index."""
-    newest_start = (
-        select(func.max(SegmentRow.start_ms)).where(SegmentRow.video_id == video_id).scalar_subquery()
-    )
+    """The end of the newest media. Only segments starting within ``MAX_SEGMENT_MS`` of the newest
+    start can end last, so both steps are (video, start) index range scans. They are two
+    statements on purpose: with the bound as a subquery, PostgreSQL plans a sequential scan."""
+    newest_start = select(func.max(SegmentRow.start_ms)).where(SegmentRow.video_id == video_id)
+    start = (await session.execute(newest_start)).scalar_one_or_none()
+    if start is None:
+        return None
     statement = select(func.max(SegmentRow.start_ms + SegmentRow.duration_ms)).where(
-        SegmentRow.video_id == video_id, SegmentRow.start_ms > newest_start - MAX_SEGMENT_MS
+        SegmentRow.video_id == video_id, SegmentRow.start_ms > int(start) - MAX_SEGMENT_MS
     )
     value = (await session.execute(statement)).scalar_one_or_none()
     return int(value) if value is not None else None
