@@ -29,8 +29,9 @@ exception out of ``Recorder.run``, e.g. ``database is locked`` from the sink) al
 step. For ffmpeg,
 segments come from each playlist (``-hls_flags program_date_time``). Two more columns tell
 a recorder that keeps up from one that does not: ``media/wall``, the media seconds recorded per
-wall second since the first segment (the range over streams; 1.00 is real time), and for ova
-the worst lag of a 100 ms timer on the recorder's event loop.
+wall second since the first segment (the range over streams; 1.00 is real time; outside
+0.9-1.1 a stream counts one more loss, its timeline being wrong), and for ova the worst lag of
+a 100 ms timer on the recorder's event loop.
 
 Usage::
 
@@ -69,6 +70,7 @@ import psutil
 
 SEGMENT_MS = 2000
 GAP_TOLERANCE_MS = 500
+MAX_CLOCK_ERROR = 0.1  # media seconds per wall second may be 0.9-1.1 (a 40 s run, 2 s segments)
 MIB = 1024 * 1024
 CAMERA_READY_S = 300.0
 ACCOUNT_ID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/bench"
@@ -299,6 +301,8 @@ def loss(segments: list[tuple[int, int, bool]], started_ms: float, stopped_ms: f
     )
     expected = math.floor((stopped_ms - first) / SEGMENT_MS)
     ratio = sum(duration for _, duration, _ in segments) / max(1.0, stopped_ms - first)
+    if not 1 - MAX_CLOCK_ERROR <= ratio <= 1 + MAX_CLOCK_ERROR:
+        gaps += 1  # the timeline does not follow the wall clock: its media cannot be trusted
     return StreamLoss(expected, len(segments), gaps, (first - started_ms) / 1000, ratio)
 
 
@@ -469,8 +473,9 @@ def run_ffmpeg(
 # --- the run -----------------------------------------------------------------------------------
 
 
-def run_step(streams: int, args: argparse.Namespace) -> list[SideResult]:
-    """One N: the camera, then ova, then ffmpeg against it. A side that breaks ends the run."""
+def run_step(streams: int, args: argparse.Namespace) -> tuple[list[SideResult], str | None]:
+    """One N: the camera, then ova, then ffmpeg against it; and why ova failed, if it did (the
+    ffmpeg side runs all the same, for the comparison)."""
     with tempfile.TemporaryDirectory(prefix=f"ova-bench-density-{streams}-") as name:
         scratch = Path(name)
         camera = Camera(streams, scratch / "camera.log")
@@ -481,12 +486,16 @@ def run_step(streams: int, args: argparse.Namespace) -> list[SideResult]:
                 f"N={streams}: camera ready in {time.monotonic() - started:.0f} s; load {load()}", flush=True
             )
             camera_process = psutil.Process(camera.process.pid)
-            results = [run_ova(camera.urls, args, scratch, camera_process)]
+            results, failure = [], None
+            try:
+                results.append(run_ova(camera.urls, args, scratch, camera_process))
+            except (RuntimeError, TimeoutError, EOFError) as error:
+                failure = f"the ova side failed: {error}"
             print(f"N={streams}: ova done; load {load()}", flush=True)
             if streams <= args.ffmpeg_max:
                 results.append(run_ffmpeg(camera.urls, args, scratch, camera_process))
                 print(f"N={streams}: ffmpeg done; load {load()}", flush=True)
-            return results
+            return results, failure
         finally:
             camera.close()
             for log in scratch.glob("*.log"):
@@ -567,12 +576,11 @@ def main() -> None:
     print(f"load before: {load()}", flush=True)
     steps = []
     for streams in args.streams:
-        try:
-            step = run_step(streams, args)
-        except (RuntimeError, TimeoutError, EOFError) as error:
-            print(f"N={streams}: failed: {error}; stopping here", flush=True)
-            break
+        step, failure = run_step(streams, args)
         steps.append(step)
+        if failure is not None:
+            print(f"N={streams}: {failure}; stopping here", flush=True)
+            break
         if step[0].lost:
             print(f"N={streams}: ova lost {step[0].lost} segments; stopping here", flush=True)
             break
