@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from ipaddress import ip_address
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ova.cloud.domain.network_access import is_private as in_networks
 from ova.cloud.settings import Network
 
 
@@ -19,16 +19,9 @@ async def send_error(send: Send, status: int, code: str, message: str) -> None:
 
 
 def client_in(networks: Sequence[Network], scope: Scope) -> bool:
+    """Whether the TCP peer of ``scope`` is inside ``networks``."""
     client = scope.get("client")
-    if not client:
-        return False
-    try:
-        address = ip_address(client[0])
-    except ValueError:
-        return False
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in networks)
+    return in_networks(client[0] if client else None, networks)
 
 
 class NetworkAllowList:

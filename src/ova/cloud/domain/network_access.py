@@ -35,6 +35,7 @@ def public_access_disabled(account_document: Mapping[str, Any], group: Group) ->
 
 
 def is_private(client_host: str | None, private_networks: Sequence[Network]) -> bool:
+    """Whether ``client_host`` (IPv4-mapped IPv6 unwrapped) lies in one of the networks."""
     if not client_host:
         return False
     try:
