@@ -18,9 +18,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ova.cloud.db.models import ResourceRow
+from ova.cloud.db.models import AccountRow, ResourceRow
 from ova.cloud.domain.kinds import videos
-from ova.cloud.domain.kinds.live_pipelines import ACTIVE, substitute, video_sinks
+from ova.cloud.domain.kinds.live_pipelines import ACTIVE, substitute, system_variables
+from ova.cloud.domain.kinds.pipeline_topologies import KIND as TOPOLOGIES
+from ova.cloud.domain.resources import find
 from ova.cloud.domain.services import CloudServices
 from ova.cloud.recording.archive_sink import ArchiveSink, next_sequence
 from ova.contracts.topology import resolve_parameters, validate_cloud_topology
@@ -164,22 +166,18 @@ async def plan_for(
 ) -> RecordingPlan | None:
     """What recording an active pipeline means: its camera URL and the video it records into."""
     properties = row.document["properties"]
-    topology_row = await session.execute(
-        select(ResourceRow).where(
-            ResourceRow.account_id == row.account_id,
-            ResourceRow.kind == "pipelineTopologies",
-            ResourceRow.name_key == str(properties["topologyName"]).lower(),
-        )
-    )
-    topology = topology_row.scalar_one_or_none()
-    if topology is None:
+    account = await session.get(AccountRow, row.account_id)
+    if account is None:
+        return None
+    topology = await find(session, account, TOPOLOGIES, str(properties["topologyName"]))
+    video_names = row.document.get("internal", {}).get("videoNames") or []
+    if topology is None or not video_names:
         return None
     model = validate_cloud_topology(topology.document)
     supplied = {str(p["name"]): str(p.get("value", "")) for p in properties.get("parameters", [])}
-    values = resolve_parameters(model, supplied)
+    values = {**resolve_parameters(model, supplied), **system_variables(row)}
     sources = topology.document["properties"].get("sources", [])
-    sinks = video_sinks(topology.document)
-    if len(sources) != 1 or not sinks or not str(sources[0].get("@type", "")).endswith(".RtspSource"):
+    if len(sources) != 1 or not str(sources[0].get("@type", "")).endswith(".RtspSource"):
         return None
     endpoint = sources[0]["endpoint"]
     credentials = endpoint.get("credentials") or {}
@@ -188,15 +186,8 @@ async def plan_for(
         substitute(str(credentials.get("username", "")), values) or None,
         substitute(str(credentials.get("password", "")), values) or None,
     )
-    video_name = substitute(str(sinks[0]["videoName"]), values)
-    video = await session.execute(
-        select(ResourceRow).where(
-            ResourceRow.account_id == row.account_id,
-            ResourceRow.kind == videos.KIND.collection,
-            ResourceRow.name_key == video_name.lower(),
-        )
-    )
-    video_row = video.scalar_one_or_none()
+    # The video activation resolved (and created): the same name, system variables included.
+    video_row = await find(session, account, videos.KIND, str(video_names[0]))
     if video_row is None:
         return None
     segment_ms = segment_override or duration_ms(
