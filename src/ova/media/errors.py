@@ -9,6 +9,10 @@ Exception tree::
         │                                   (codec, resolution above the bound)
         └── SourceError                     a source could not be read
             ├── SourceUnavailable           refused, unreachable, closed, not found
+            ├── SourceRefused               this service will not connect there (scheme,
+            │                               network not allowed for cameras)
+            ├── SourceProtocolError         the source broke the protocol or a bound
+            │                               (oversized response, SDP, NAL or access unit)
             └── SourceTimeout               nothing arrived within the allowed time
 
 Messages never carry a source URL's credentials: sources are named through ``redact_url``.
@@ -39,6 +43,14 @@ class SourceError(MediaError):
 
 class SourceUnavailable(SourceError):
     default_code = "SourceUnavailable"
+
+
+class SourceRefused(SourceError):
+    default_code = "SourceRefused"
+
+
+class SourceProtocolError(SourceError):
+    default_code = "SourceProtocolError"
 
 
 class SourceTimeout(SourceError, TimeoutError):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ova.media.access_units import MAX_ACCESS_UNIT_BYTES
+from ova.media.camera_networks import CameraNetworks
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class IngestSettings:
     backoff_max_s: float = 30.0
     backoff_jitter: float = 0.2
     """Each delay is scaled by a random factor in ``1 ± backoff_jitter``."""
+    camera_networks: CameraNetworks = field(default_factory=CameraNetworks.default)
+    """The networks a camera connection may reach (checked on the resolved address)."""
     max_attempts: int | None = None
     """Give up after this many consecutive sessions that delivered no packet (``None``: never)."""
 
