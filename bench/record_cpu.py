@@ -96,7 +96,9 @@ async def record(source: Path, out: Path, segment_s: int) -> dict[str, float]:
     (out / "init").mkdir(parents=True, exist_ok=True)
     (out / "segments").mkdir(exist_ok=True)
     started = time.process_time()
-    ingest = RtspIngest(str(source), IngestSettings(max_drift_ms=None, keep_final_access_unit=True))
+    ingest = RtspIngest(
+        str(source), IngestSettings(max_drift_ms=None, keep_final_access_unit=True, local_file=True)
+    )
     segmenter = CmafSegmenter(SegmenterSettings(target_duration_ms=segment_s * 1000))
     count = 0
     async with contextlib.aclosing(ingest.session()) as items:

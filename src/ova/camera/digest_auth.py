@@ -3,7 +3,8 @@
 Digest nonces are stateless: ``<hex expiry>:<HMAC-SHA256 of the expiry>`` under a per-process
 secret, valid for ``nonce_lifetime`` seconds; an expired one is answered with ``stale=true`` so
 the client retries without asking its user again. Comparisons are constant time and neither
-the password nor a client's ``Authorization`` value is ever logged or echoed.
+the password nor a client's ``Authorization`` value is ever logged or echoed. Parsing and the
+digest computation are ``ova.media.rtsp.auth``'s, shared with the ingest's client.
 """
 
 from __future__ import annotations
@@ -12,42 +13,25 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ova.media.rtsp.auth import digest_response as rfc2617_response
+from ova.media.rtsp.auth import parse_digest
+
 Scheme = Literal["any", "basic", "digest"]
 REALM = "ova-camera"
-_PARAMETER = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*,?')
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def parse_digest(value: str) -> dict[str, str]:
-    """The parameters of a ``Digest`` credential (names lower-cased, quotes removed)."""
-    parameters = {}
-    for match in _PARAMETER.finditer(value):
-        name, quoted, token = match.groups()
-        parameters[name.lower()] = quoted.replace('\\"', '"') if quoted is not None else token
-    return parameters
+__all__ = ["REALM", "Authenticator", "digest_response", "parse_digest"]
 
 
 def digest_response(
     username: str, password: str, method: str, parameters: dict[str, str], realm: str = REALM
 ) -> str:
-    """The ``response`` a client computes (RFC 2617 §3.2.2), with or without ``qop=auth``."""
-    ha1 = _md5(f"{username}:{realm}:{password}")
-    ha2 = _md5(f"{method}:{parameters.get('uri', '')}")
-    nonce = parameters.get("nonce", "")
-    if parameters.get("qop") == "auth":
-        nc, cnonce = parameters.get("nc", ""), parameters.get("cnonce", "")
-        return _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-    return _md5(f"{ha1}:{nonce}:{ha2}")
+    """The ``response`` a client computes (RFC 2617 §3.2.2), in this camera's realm by default."""
+    return rfc2617_response(username, password, method, parameters, realm)
 
 
 @dataclass

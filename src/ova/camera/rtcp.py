@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import struct
 
+from ova.media.rtsp.rtcp import NTP_UNIX_OFFSET, ntp_timestamp
+from ova.media.rtsp.rtcp import unix_ms as ntp_unix_ms
+
 SENDER_REPORT = 200
-NTP_UNIX_OFFSET = 2_208_988_800
+__all__ = ["NTP_UNIX_OFFSET", "SENDER_REPORT", "ntp_timestamp", "parse_sender_report", "sender_report"]
 _REPORT = struct.Struct("!BBHIIIIII")
-
-
-def ntp_timestamp(unix_ms: int) -> tuple[int, int]:
-    """The 64-bit NTP timestamp (seconds since 1900, 32-bit fraction) of a UTC millisecond time."""
-    seconds, millis = divmod(unix_ms, 1000)
-    return (seconds + NTP_UNIX_OFFSET) & 0xFFFFFFFF, (millis << 32) // 1000
 
 
 def sender_report(ssrc: int, unix_ms: int, rtp_timestamp: int, packets: int, octets: int) -> bytes:
@@ -39,5 +36,4 @@ def parse_sender_report(data: bytes) -> tuple[int, int, int, int, int]:
     first, kind, _, ssrc, ntp_seconds, ntp_fraction, rtp_ts, packets, octets = _REPORT.unpack_from(data)
     if first >> 6 != 2 or kind != SENDER_REPORT:
         raise ValueError("not an RTCP sender report")
-    unix_ms = (ntp_seconds - NTP_UNIX_OFFSET) * 1000 + ((ntp_fraction * 1000 + (1 << 31)) >> 32)
-    return ssrc, unix_ms, rtp_ts, packets, octets
+    return ssrc, ntp_unix_ms(ntp_seconds, ntp_fraction), rtp_ts, packets, octets

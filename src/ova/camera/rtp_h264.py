@@ -10,29 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ova.camera.rtp import HEADER_SIZE, RtpPayload
+from ova.media.rtsp.h264 import fragment_nal
+
+__all__ = ["FU_A", "PAYLOAD_TYPE", "STAP_A", "Depacketizer", "fragment_nal", "packetize_access_unit"]
 
 PAYLOAD_TYPE = 96
 STAP_A = 24
 FU_A = 28
 FU_START = 0x80
 FU_END = 0x40
-
-
-def fragment_nal(nal: bytes, max_payload: int) -> list[bytes]:
-    """``nal`` as one single-NAL payload if it fits, else FU-A fragments of at most ``max_payload``."""
-    if len(nal) <= max_payload:
-        return [nal]
-    if max_payload < 3:
-        raise ValueError("max_payload is too small for FU-A")
-    indicator = (nal[0] & 0xE0) | FU_A
-    kind = nal[0] & 0x1F
-    body = nal[1:]
-    step = max_payload - 2
-    fragments = []
-    for offset in range(0, len(body), step):
-        flags = (FU_START if offset == 0 else 0) | (FU_END if offset + step >= len(body) else 0)
-        fragments.append(bytes((indicator, flags | kind)) + body[offset : offset + step])
-    return fragments
 
 
 def packetize_access_unit(nals: tuple[bytes, ...] | list[bytes], mtu: int) -> list[RtpPayload]:

@@ -50,6 +50,16 @@ class IngestStats:
     codec_changes: int = 0
     sessions: int = 0
     reconnects: int = 0
+    protocol_errors: int = 0
+    """Sessions ended because the camera broke the protocol or a bound (``SourceProtocolError``)."""
+    lost_packets: int = 0
+    """RTP packets missing from the video sequence numbers."""
+    dropped_foreign_payload: int = 0
+    """Video RTP packets whose payload type the SDP did not announce."""
+    audio_skipped: int = 0
+    """Sessions whose audio codec this build cannot record (the video is still recorded)."""
+    ran_ahead: int = 0
+    """Anchors redrawn because the mapped time ran ahead of the wall clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +174,7 @@ class AccessUnitAssembler:
         assert self._params is not None
         placement = self._mapper.place(StreamKind.VIDEO, dts * self._time_base)
         if placement.reanchored is not None:
+            self._stats.ran_ahead += placement.ahead
             self._break = self._break or placement.reanchored
             if not unit.is_keyframe:
                 self._need_keyframe = True

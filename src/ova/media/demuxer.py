@@ -1,7 +1,9 @@
-"""``Demuxer``: one blocking connection to a source, read with PyAV (run it in a thread).
+"""``Demuxer``: one local file (or FIFO) read with PyAV, blocking (run it in a thread).
 
-It opens the source (``rtsp_transport``, socket ``timeout`` in µs, open and read timeouts),
-picks the first H.264/H.265 video stream and the first AAC audio stream, normalises video to
+Internal code only (benchmarks and tests, ``IngestSettings.local_file``): a URL with any scheme
+other than ``file:`` is refused, so no user-supplied camera URL reaches FFmpeg's protocols.
+Cameras are read by ``media.rtsp``. It opens the file (open and read timeouts),
+picks the first H.264/H.265 video stream and the first AAC or G.711 audio stream, normalises video to
 Annex B framing, and hands video packets to an ``AccessUnitAssembler``. Audio passes through
 once the video has started, on the same wall-clock anchor. PyAV errors become ``MediaError``s
 whose messages never contain the URL.
@@ -21,10 +23,11 @@ import av.container
 import av.stream
 
 from ova.media.access_units import AccessUnitAssembler, DemuxedPacket, IngestStats
-from ova.media.codec import CodecParameters, StreamKind, audio_parameters, video_parameters
+from ova.media.codec import AAC, G711, CodecParameters, StreamKind, audio_parameters, video_parameters
 from ova.media.errors import (
     InvalidMedia,
     MediaError,
+    SourceRefused,
     SourceTimeout,
     SourceUnavailable,
     UnsupportedMedia,
@@ -77,9 +80,8 @@ class Demuxer:
 
     def _open(self) -> av.container.InputContainer:
         options = dict(self._settings.options)
-        if self._url.startswith(("rtsp://", "rtsps://")):
-            options.setdefault("rtsp_transport", self._settings.rtsp_transport)
-            options.setdefault("timeout", str(int(self._settings.read_timeout_s * 1_000_000)))
+        if urlsplit(self._url).scheme not in ("", "file"):
+            raise SourceRefused("the demuxer reads local files only")
         timeouts = (self._settings.open_timeout_s, self._settings.read_timeout_s)
         started = time.monotonic()
         try:
@@ -152,14 +154,15 @@ def _pick_video(container: av.container.InputContainer) -> av.stream.Stream:
 
 def _pick_audio(container: av.container.InputContainer) -> av.stream.Stream | None:
     for stream in container.streams.audio:
-        if stream.codec_context.name == "aac":
+        if stream.codec_context.name == AAC or stream.codec_context.name in G711:
             return stream
     return None
 
 
 def _audio_parameters(stream: av.stream.Stream) -> CodecParameters:
     context: Any = stream.codec_context
-    return audio_parameters("aac", context.extradata or b"", context.sample_rate, context.channels)
+    extradata = bytes(context.extradata or b"")
+    return audio_parameters(context.name, extradata, context.sample_rate, context.channels)
 
 
 def _time_base(stream: av.stream.Stream) -> Fraction:

@@ -1,7 +1,11 @@
 """``RtspIngest``: receive one camera, reconnecting with exponential backoff and jitter.
 
-PyAV's blocking reads run in a worker thread (``Demuxer``) that feeds a bounded queue; the
-consumer iterates asynchronously::
+A camera (``rtsp://``, ``rtsps://``) is read on the event loop by our own bounded RTSP client
+(``media.rtsp.source.RtspSource``): no thread, no FFmpeg. Any other URL is refused with
+``SourceRefused`` before anything is opened, unless internal code asks for a local file
+(``IngestSettings(local_file=True)``, benchmarks and tests): then PyAV's blocking reads run in
+a worker thread (``Demuxer``) that feeds a bounded queue. The consumer iterates
+asynchronously::
 
     ingest = RtspIngest("rtsp://camera/stream")
     async with contextlib.aclosing(ingest.run()) as items:
@@ -14,24 +18,29 @@ consumer iterates asynchronously::
 ``session()`` is one connection and ends with ``Disconnected(reason)``; ``run()`` chains
 sessions, replacing each ``Disconnected`` with one that carries the retry delay. A session
 ends at the end of the stream, on an error, or when no packet arrives for
-``read_timeout_s``. Leaving the iteration stops the worker thread.
+``read_timeout_s``. A ``SourceProtocolError`` (a camera past a bound) ends the session like any
+error, is counted in ``stats.protocol_errors`` and logged once. Leaving the iteration closes the
+connection (or stops the worker thread).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from ova.contracts.camera_url import camera_url_problem
 from ova.media.access_units import IngestStats
 from ova.media.demuxer import Demuxer, IngestItem, redact_url
-from ova.media.errors import MediaError
+from ova.media.errors import MediaError, SourceProtocolError
 from ova.media.ingest_events import Connected, Disconnected
 from ova.media.ingest_settings import IngestSettings
 from ova.media.packet import IngestPacket
+from ova.media.rtsp.source import RtspSource
 from ova.media.wallclock import WallClockMapper, system_time_ms
 
 log = logging.getLogger(__name__)
@@ -61,7 +70,8 @@ class Backoff:
 
 
 class RtspIngest:
-    """Packets and events from one source URL (``rtsp://``, or any URL FFmpeg reads)."""
+    """Packets and events from one camera URL (``rtsp://``/``rtsps://``; a local file only with
+    ``settings.local_file``, for internal code)."""
 
     def __init__(
         self,
@@ -75,8 +85,12 @@ class RtspIngest:
         self._url = url
         self.settings = settings or IngestSettings()
         self.stats = IngestStats()
+        live = self.settings.max_drift_ms is not None and not self.settings.local_file
         self._mapper = WallClockMapper(
-            now_ms, jump_ms=self.settings.jump_ms, max_drift_ms=self.settings.max_drift_ms
+            now_ms,
+            jump_ms=self.settings.jump_ms,
+            max_drift_ms=self.settings.max_drift_ms,
+            max_ahead_ms=self.settings.max_ahead_ms if live else None,
         )
         self._backoff = Backoff(
             self.settings.backoff_initial_s,
@@ -90,7 +104,7 @@ class RtspIngest:
     def source(self) -> str:
         return redact_url(self._url)
 
-    async def run(self) -> AsyncIterator[IngestItem]:
+    async def run(self) -> AsyncGenerator[IngestItem, None]:
         """Sessions one after another until ``max_attempts`` consecutive sessions fail."""
         failures = 0
         while True:
@@ -113,10 +127,38 @@ class RtspIngest:
             await self._sleep(delay)
             self.stats.reconnects += 1
 
-    async def session(self) -> AsyncIterator[IngestItem]:
+    async def session(self) -> AsyncGenerator[IngestItem, None]:
         """One connection: its packets and events, then ``Disconnected(reason)``."""
         self.stats.sessions += 1
         self._mapper.restart()
+        if self.settings.local_file:
+            async for item in self._file_session():
+                yield item
+            return
+        problem = camera_url_problem(self._url)
+        if problem is not None:
+            yield Disconnected(f"refused: the camera URL {problem}")
+            return
+        reason = "end of stream"
+        try:
+            source = RtspSource(self._url, self.source, self.settings, self._mapper, self.stats)
+            async with contextlib.aclosing(source.items()) as items:
+                async for item in items:
+                    yield item
+        except SourceProtocolError as error:
+            self.stats.protocol_errors += 1
+            log.warning("camera %s broke the protocol: %s", self.source, error.message)
+            reason = error.message
+        except MediaError as error:
+            reason = error.message
+        except OSError as error:
+            reason = f"the camera connection failed ({type(error).__name__})"
+        except Exception as error:  # a bug must cost this camera a reconnect, never the process
+            log.error("ingest of %s failed unexpectedly: %s", self.source, type(error).__name__)
+            reason = f"unexpected error ({type(error).__name__})"
+        yield Disconnected(reason)
+
+    async def _file_session(self) -> AsyncIterator[IngestItem]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[IngestItem | _Ended] = asyncio.Queue()
         slots = threading.Semaphore(self.settings.queue_size)

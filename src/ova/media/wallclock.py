@@ -10,6 +10,14 @@ jump, backwards or forwards by more than ``jump_ms`` between consecutive samples
 stream, or when the mapped time drifts further than ``max_drift_ms`` from the wall clock.
 A re-anchor is never smoothed over: whoever writes the timeline marks a gap there. Only the
 primary stream (video) draws anchors; a secondary stream (audio) ``follow``s the current one.
+
+Media mapped to the wall clock never runs ahead of the time it is read at: a sample whose
+mapped time is later than now by more than ``max_ahead_ms`` redraws the anchor (counted as
+``Placement.ahead``). Without that check an anchor drawn late (the first packets delayed by
+probing or a loaded process, then the backlog read fast) put every later sample in the future:
+the 1.4-1.6x timelines of the density benchmark. Where the camera sends RTCP sender reports,
+``refer`` gives the mapper the camera's own clock for a media time, and a new anchor uses it
+when it lies within ``jump_ms`` before now (never after).
 """
 
 from __future__ import annotations
@@ -48,6 +56,8 @@ class Placement:
     anchor: ClockAnchor
     reanchored: str | None
     """Why the anchor was redrawn for this sample; ``None`` when the timeline continues."""
+    ahead: bool = False
+    """Whether it was redrawn because the mapped time had run ahead of the wall clock."""
 
 
 class WallClockMapper:
@@ -59,10 +69,13 @@ class WallClockMapper:
         *,
         jump_ms: int = 5_000,
         max_drift_ms: int | None = 30_000,
+        max_ahead_ms: int | None = None,
     ) -> None:
         self._now_ms = now_ms
         self._jump = Fraction(jump_ms, 1000)
         self._max_drift_ms = max_drift_ms
+        self._max_ahead_ms = max_ahead_ms
+        self._reference: tuple[Fraction, int] | None = None
         self._anchor: ClockAnchor | None = None
         self._previous: dict[str, Fraction] = {}
         self._restart_reason: str | None = None
@@ -76,16 +89,33 @@ class WallClockMapper:
         previous = self._previous.get(stream)
         self._previous[stream] = media_time
         if self._anchor is None:
-            self._anchor = ClockAnchor(self._now_ms(), media_time)
+            self._anchor = ClockAnchor(self._wall_for(media_time), media_time)
             return Placement(self._anchor, None)
+        ahead = self._ahead_reason(media_time)
         reason = (
-            self._restart_reason or self._jump_reason(previous, media_time) or self._drift_reason(media_time)
+            self._restart_reason
+            or self._jump_reason(previous, media_time)
+            or self._drift_reason(media_time)
+            or ahead
         )
         self._restart_reason = None
         if reason is not None:
-            self._anchor = ClockAnchor(self._now_ms(), media_time, self._anchor.epoch + 1)
+            self._anchor = ClockAnchor(self._wall_for(media_time), media_time, self._anchor.epoch + 1)
             self._previous = {stream: media_time}
-        return Placement(self._anchor, reason)
+        return Placement(self._anchor, reason, reason is not None and reason == ahead)
+
+    def refer(self, media_time: Fraction, camera_ms: int) -> None:
+        """The camera's wall clock at ``media_time`` of the primary stream (an RTCP sender report)."""
+        self._reference = (media_time, camera_ms)
+
+    def _wall_for(self, media_time: Fraction) -> int:
+        """Where a new anchor puts ``media_time``: the camera's clock when plausible, else now."""
+        now = self._now_ms()
+        if self._reference is None:
+            return now
+        reference_time, reference_ms = self._reference
+        camera = reference_ms + (media_time - reference_time) * 1000
+        return int(camera) if now - self._jump * 1000 <= camera <= now else now
 
     def follow(self, stream: str, media_time: Fraction) -> Placement:
         """Places a secondary stream (audio) on the current anchor without ever redrawing it.
@@ -102,6 +132,7 @@ class WallClockMapper:
     def restart(self, reason: str = "the source was reconnected") -> None:
         """Forgets the media clock: the next sample draws a new anchor (a new session)."""
         self._previous = {}
+        self._reference = None
         if self._anchor is not None:
             self._restart_reason = reason
 
@@ -121,4 +152,12 @@ class WallClockMapper:
         drift = self._anchor.wall_time(media_time) - self._now_ms()
         if abs(drift) > self._max_drift_ms:
             return f"the source clock drifted {float(drift):.0f} ms from the wall clock"
+        return None
+
+    def _ahead_reason(self, media_time: Fraction) -> str | None:
+        if self._max_ahead_ms is None or self._anchor is None:
+            return None
+        ahead = self._anchor.wall_time(media_time) - self._now_ms()
+        if ahead > self._max_ahead_ms:
+            return f"media time ran {float(ahead):.0f} ms ahead of the wall clock"
         return None

@@ -16,7 +16,7 @@ from ova.media.packet import IngestPacket
 from ova.media.rtsp_ingest import RtspIngest
 from ova.media.wallclock import system_time_ms
 
-FILE_SOURCE = IngestSettings(max_drift_ms=None, keep_final_access_unit=True)
+FILE_SOURCE = IngestSettings(max_drift_ms=None, keep_final_access_unit=True, local_file=True)
 """A complete file, read faster than real time: no drift check, and its last frame is whole."""
 
 

@@ -38,7 +38,8 @@ async def test_a_source_cut_mid_packet_ends_the_session_and_every_segment_still_
     stream: Path, tmp_path: Path
 ) -> None:
     cut = truncated_copy(stream, tmp_path / "cut.ts", 0.6)
-    live = IngestSettings(max_drift_ms=None)  # as for a camera: the last unit may be cut short
+    # as for a camera: the last unit may be cut short
+    live = IngestSettings(max_drift_ms=None, local_file=True)
     recording = await record(str(cut), live, SegmenterSettings(target_duration_ms=1000))
     assert recording.ingest.stats.dropped_at_session_end == 1
     assert isinstance(recording.events[-1], Disconnected)
@@ -53,7 +54,7 @@ async def test_a_source_cut_mid_packet_ends_the_session_and_every_segment_still_
 async def test_garbage_bytes_end_the_session_with_an_error_and_no_packets(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.ts"
     garbage.write_bytes(random.Random(7).randbytes(300_000))
-    for settings in (FILE_SOURCE, IngestSettings(format="mpegts", max_drift_ms=None)):
+    for settings in (FILE_SOURCE, IngestSettings(format="mpegts", max_drift_ms=None, local_file=True)):
         recording = await record(str(garbage), settings)
         assert recording.packets == [] and recording.segments == []
         last = recording.events[-1]
@@ -89,7 +90,7 @@ async def rtsp_impostor(reply: bytes | None) -> AsyncIterator[str]:
     [
         (random.Random(3).randbytes(4000), "did not open within 1 s"),
         (None, "did not open within 1 s"),
-        (b"RTSP/1.0 404 Not Found\r\nCSeq: 1\r\n\r\n", "404 Not Found"),
+        (b"RTSP/1.0 404 Not Found\r\nCSeq: 1\r\n\r\n", "answered OPTIONS with status 404"),
     ],
     ids=["garbage", "silent", "not-found"],
 )
@@ -120,7 +121,10 @@ async def test_a_source_that_stalls_ends_on_the_read_timeout_and_keeps_what_it_r
     writer = threading.Thread(target=camera_that_hangs)
     writer.start()
     settings = IngestSettings(
-        read_timeout_s=1, format="mpegts", options={"probesize": "32768", "analyzeduration": "0"}
+        read_timeout_s=1,
+        format="mpegts",
+        options={"probesize": "32768", "analyzeduration": "0"},
+        local_file=True,
     )
     ingest, segmenter = (
         RtspIngest(str(fifo), settings),

@@ -101,3 +101,62 @@ async def test_a_camera_that_goes_away_is_reconnected_and_the_gap_is_marked() ->
     assert reasons and ingest.stats.reconnects >= 1
     resumed = next(s for s in segments if s.gap_before)
     assert resumed.start_ms > segments[0].start_ms
+
+
+@pytest.mark.parametrize("scheme", ["digest", "basic"])
+async def test_the_camera_is_recorded_with_credentials_from_the_url_and_no_task_is_left(scheme: str) -> None:
+    settings = camera_settings.CameraSettings(
+        port=0,
+        width=320,
+        height=240,
+        fps=30,
+        gop=15,
+        bitrate_kbps=400,
+        audio=False,
+        username="viewer",
+        password="s3cr:t",
+        auth_scheme=scheme,
+    )
+    server = camera_server.CameraServer(settings)
+    await server.start()
+    tasks_before = len(asyncio.all_tasks())
+    try:
+        await server.wait_ready(30)
+        url = server.url("cam").replace("rtsp://", "rtsp://viewer:s3cr%3At@")
+        ingest = RtspIngest(url, CAMERA)
+        packets = 0
+        async with contextlib.aclosing(ingest.session()) as items:
+            async for item in items:
+                packets += isinstance(item, IngestPacket)
+                if packets == 10:
+                    break
+        wrong = RtspIngest(url.replace("s3cr%3At", "wrong"), CAMERA)
+        async with contextlib.aclosing(wrong.session()) as items:
+            refused = [item async for item in items]
+    finally:
+        await server.close()
+    assert packets == 10 and ingest.stats.protocol_errors == 0
+    last = refused[-1]
+    assert isinstance(last, Disconnected) and "401" in last.reason and "s3cr" not in last.reason
+    assert len(asyncio.all_tasks()) <= tasks_before
+
+
+async def test_keep_alives_hold_a_session_past_the_camera_session_timeout() -> None:
+    settings = camera_settings.CameraSettings(
+        port=0, width=320, height=240, fps=30, gop=15, bitrate_kbps=400, audio=False, session_timeout_s=2
+    )
+    server = camera_server.CameraServer(settings)
+    await server.start()
+    try:
+        await server.wait_ready(30)
+        ingest = RtspIngest(server.url("cam"), CAMERA)
+        packets = 0
+        async with contextlib.aclosing(ingest.session()) as items:
+            async for item in items:
+                assert not isinstance(item, Disconnected), item
+                packets += isinstance(item, IngestPacket)
+                if packets == 150:  # 5 s at 30 fps: two and a half session timeouts
+                    break
+    finally:
+        await server.close()
+    assert ingest.stats.sessions == 1 and ingest.stats.lost_packets == 0

@@ -36,7 +36,7 @@ async def test_a_missing_source_is_retried_with_growing_delays_then_given_up(tmp
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    settings = IngestSettings(max_attempts=3, backoff_jitter=0.0)
+    settings = IngestSettings(max_attempts=3, backoff_jitter=0.0, local_file=True)
     ingest = RtspIngest(str(tmp_path / "missing.ts"), settings, sleep=sleep)
     items: list[IngestItem] = []
     async with contextlib.aclosing(ingest.run()) as stream:

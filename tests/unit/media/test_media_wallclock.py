@@ -83,3 +83,39 @@ def test_a_restart_starts_a_new_epoch_on_the_next_sample() -> None:
     assert placement.reanchored == "the source was reconnected"
     assert placement.anchor == ClockAnchor(5_000, Fraction(0), 1)
     assert mapper.place("video", Fraction(1, 30)).reanchored is None
+
+
+def test_media_that_runs_ahead_of_the_wall_clock_is_re_anchored_and_never_maps_into_the_future() -> None:
+    """Frames that arrive slower than their timestamps (1.5 media s per wall s, issue 7 item 14)."""
+    clock = FakeClock(1_000_000)
+    mapper = WallClockMapper(clock, max_drift_ms=30_000, max_ahead_ms=1_000)
+    ahead = 0
+    for frame in range(300):
+        clock.now_ms = 1_000_000 + frame * 100
+        placement = mapper.place("video", Fraction(frame * 150, 1000))
+        assert placement.anchor.wall_time(Fraction(frame * 150, 1000)) <= clock.now_ms + 1_000
+        ahead += placement.ahead
+    assert ahead >= 10
+
+
+def test_without_the_ahead_bound_the_same_source_maps_into_the_future() -> None:
+    clock = FakeClock(1_000_000)
+    mapper = WallClockMapper(clock, max_drift_ms=30_000)
+    for frame in range(300):
+        clock.now_ms = 1_000_000 + frame * 100
+        placement = mapper.place("video", Fraction(frame * 150, 1000))
+    assert placement.reanchored is None
+    assert placement.anchor.wall_time(Fraction(299 * 150, 1000)) - clock.now_ms == 299 * 50
+
+
+def test_a_sender_report_puts_a_new_anchor_on_the_camera_clock_only_when_it_is_not_ahead() -> None:
+    clock = FakeClock(1_000_000)
+    mapper = WallClockMapper(clock)
+    mapper.refer(Fraction(10), 999_700)  # the camera drew media time 10 s at 999.7 s
+    assert mapper.place("video", Fraction(10)).anchor.wall_ms == 999_700
+    ahead = WallClockMapper(clock)
+    ahead.refer(Fraction(10), 1_000_500)  # a camera clock in the future is not believed
+    assert ahead.place("video", Fraction(10)).anchor.wall_ms == 1_000_000
+    stale = WallClockMapper(clock)
+    stale.refer(Fraction(10), 900_000)  # nor one further behind than jump_ms
+    assert stale.place("video", Fraction(10)).anchor.wall_ms == 1_000_000

@@ -18,7 +18,9 @@ from ova.media.rtsp_ingest import RtspIngest
 from ova.recording.recorder import Recorder, RecorderSettings, RecorderStatus
 from ova.recording.segment_check import first_picture
 
-ONE_SESSION = IngestSettings(max_drift_ms=None, keep_final_access_unit=True, backoff_initial_s=30)
+ONE_SESSION = IngestSettings(
+    max_drift_ms=None, keep_final_access_unit=True, backoff_initial_s=30, local_file=True
+)
 
 
 class ListSink:
