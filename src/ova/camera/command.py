@@ -25,7 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bitrate-kbps", type=int, default=2000, help="Video bitrate (default 2000).")
     parser.add_argument("--gop", type=int, help="Frames per GOP (default: one second of frames).")
     parser.add_argument("--noise", type=int, default=4, help="Background noise amplitude (default 4).")
-    parser.add_argument("--audio", action="store_true", help="Add an AAC track (1 kHz beep each second).")
+    parser.add_argument(
+        "--audio",
+        nargs="?",
+        const="aac",
+        choices=["aac", "pcmu", "pcma"],
+        help="Add an audio track, a 1 kHz beep each second: AAC (the default), or G.711 pcmu/pcma.",
+    )
     parser.add_argument("--username", help="Require RTSP authentication with this user name.")
     parser.add_argument(
         "--password", help=f"Password for --username (or set {PASSWORD_ENVIRONMENT}, kept out of ps)."
@@ -66,7 +72,8 @@ def settings_from(args: argparse.Namespace) -> CameraSettings:
         bitrate_kbps=args.bitrate_kbps,
         gop=args.gop,
         noise=args.noise,
-        audio=args.audio,
+        audio=args.audio is not None,
+        audio_codec=args.audio or "aac",
         username=args.username,
         password=password,
         auth_scheme=args.auth,

@@ -86,7 +86,7 @@ class LiveSource:
         if tone is None:
             return []
         until = (frame.index + 1) * tone.sample_rate // self.video.fps
-        return [audio_unit(aac, frame.stamp_ms) for aac in tone.encode_until(until)]
+        return [audio_unit(aac, frame.stamp_ms, tone.codec) for aac in tone.encode_until(until)]
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop, mount: Mount, item: Item) -> bool:
         """Queue ``item`` for the event loop; ``False`` once stopped or the loop is gone."""

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from ova.camera.audio import SAMPLES_PER_FRAME, AudioFormat, ToneEncoder, audio_track, audio_unit
+from ova.camera.audio import AudioFormat, ToneEncoder, audio_track, audio_unit
 from ova.camera.encoder import H264Encoder, VideoFormat
 from ova.camera.mount import Mount
 from ova.camera.rtp import frame_timestamp
@@ -71,8 +71,8 @@ def record_loop(key: LoopKey, cancel: threading.Event) -> Recording:
     if key.audio is not None:
         tone = ToneEncoder(key.audio)
         ticks[AUDIO_TRACK] = frames * tone.sample_rate // video.fps
-        for aac in tone.encode_until(ticks[AUDIO_TRACK] - SAMPLES_PER_FRAME + 1):
-            units.append((aac.timestamp / tone.sample_rate, audio_unit(aac, base_ms)))
+        for aac in tone.encode_until(ticks[AUDIO_TRACK] - tone.frame_samples + 1):
+            units.append((aac.timestamp / tone.sample_rate, audio_unit(aac, base_ms, tone.codec)))
         tracks.append(audio_track(tone))
     units.sort(key=lambda pair: pair[0])
     return Recording(tuple(tracks), tuple(units), frames / video.fps, ticks)

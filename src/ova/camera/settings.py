@@ -31,7 +31,10 @@ class CameraSettings(BaseModel):
     bitrate_kbps: int = Field(2000, ge=50, le=50_000, description="Target video bitrate (kbit/s).")
     gop: int | None = Field(None, ge=1, le=600, description="Frames per GOP (IDR interval); default: fps.")
     noise: int = Field(4, ge=0, le=40, description="Amplitude of the background's sensor-like noise.")
-    audio: bool = Field(False, description="Add an AAC track (a 1 kHz beep each second).")
+    audio: bool = Field(False, description="Add an audio track (a 1 kHz beep each second).")
+    audio_codec: Literal["aac", "pcmu", "pcma"] = Field(
+        "aac", description="Codec of the audio track: AAC-LC 48 kHz, or G.711 µ-law/A-law 8 kHz."
+    )
     username: str | None = Field(None, description="Require RTSP authentication with this user.")
     password: str | None = Field(None, description="Password for username (never logged).", repr=False)
     auth_scheme: Literal["any", "basic", "digest"] = Field("any", description="Accepted auth schemes.")
@@ -69,7 +72,7 @@ class CameraSettings(BaseModel):
 
     @property
     def audio_format(self) -> AudioFormat | None:
-        return AudioFormat() if self.audio else None
+        return AudioFormat.of(self.audio_codec) if self.audio else None
 
     @property
     def loop_key(self) -> LoopKey | None:

@@ -17,6 +17,14 @@ segment decodes on its own even in a player that misses an init segment change; 
 sample entry holds the same sets, as FFmpeg's mp4 muxer writes them. H.265 samples have their
 VPS/SPS/PPS removed: ``hvc1`` requires them in the sample entry only.
 
+**Audio.** Audio frames (AAC) are recorded as a second track: see ``audio_lane``. A segment
+records the audio configuration seen last (or announced with ``expect_audio``) when a frame
+came within ``max_sample_step_ms`` before its first keyframe; its ``InitSegment`` then has
+both tracks, and ``config_hash`` (``codec.recorded_hash``) covers both configurations. A new
+audio configuration, like a new video one, closes the segment at the next keyframe. A segment
+in which no audio frame could be placed is stored as a video-only one. Without
+audio the init and media segments are byte for byte those of a video-only recording.
+
 **Gaps.** A packet flagged ``discontinuity``, a new wall-clock anchor epoch, or a decode
 time that steps back or forward by more than ``max_sample_step_ms`` closes the open segment
 where it is; the next segment (from the next keyframe) has ``gap_before=True``.
@@ -38,12 +46,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from ova.media.codec import CodecParameters, StreamKind
+from ova.media.audio_lane import AudioLane
+from ova.media.codec import CodecParameters, StreamKind, recorded_codecs, recorded_hash
 from ova.media.fmp4 import Sample, init_segment, media_fragment
 from ova.media.nal import HEVC, is_parameter_set, length_prefixed, split_annexb
 from ova.media.packet import IngestPacket
 
 MIB = 1024 * 1024
+AUDIO_WAIT_MS = 1000
 _REMEMBERED_CONFIGS = 64
 
 
@@ -53,7 +63,7 @@ class InitSegment:
     data: bytes
     """``ftyp`` + ``moov``."""
     codec: str
-    """RFC 6381 codecs value, e.g. ``avc1.42C01F``."""
+    """RFC 6381 codecs value, e.g. ``avc1.42C01F`` or, with audio, ``avc1.42C01F,mp4a.40.2``."""
     width: int
     height: int
     timescale: int
@@ -75,6 +85,7 @@ class MediaSegment:
     """``tfdt`` of the first fragment, in the init segment's timescale."""
     decode_duration: int
     keyframe: bool = True
+    audio_sample_count: int = 0
 
 
 Segment = InitSegment | MediaSegment
@@ -112,12 +123,13 @@ class SegmenterStats:
     gaps: int = 0
     dropped_waiting_for_keyframe: int = 0
     dropped_over_byte_cap: int = 0
-    ignored_audio: int = 0
 
 
 @dataclass
 class _OpenSegment:
     config: CodecParameters
+    audio: CodecParameters | None
+    config_hash: str
     decode_time: int
     end_time: int
     gap_before: bool
@@ -126,6 +138,12 @@ class _OpenSegment:
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     sample_count: int = 0
+    audio_sample_count: int = 0
+
+    @property
+    def start(self) -> int:
+        """Presentation time of the first keyframe (where its audio starts, unless continued)."""
+        return self.decode_time + self.lead
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +152,16 @@ class _Unit:
     composition_offset: int
     is_sync: bool
     chunks: tuple[bytes, ...]
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A segment cut at a keyframe whose last GOP waits for the audio up to ``end_time``."""
+
+    segment: _OpenSegment
+    end_time: int
+    gop: list[_Unit]
     size: int
 
 
@@ -157,14 +185,23 @@ class CmafSegmenter:
         self._last_epoch = 0
         self._step = self.settings.timescale // 30
         self._gap_pending = False
+        self.audio = AudioLane(self.settings.timescale, self._max_step)
+        self._audio_wait = self.settings.ticks(AUDIO_WAIT_MS)
+        self._held: _Held | None = None
+        self._audio_start: tuple[CodecParameters | None, int, bool] | None = None
+        self._last_audio_hash: str | None = None
+
+    def expect_audio(self, config: CodecParameters | None) -> None:
+        """The source announced this audio (``None``: none); the next segment records it."""
+        self.audio.expect(config)
 
     def push(self, packet: IngestPacket) -> list[Segment]:
         """Takes one packet; returns the segments it completed (often none)."""
         if packet.kind is not StreamKind.VIDEO:
-            self.stats.ignored_audio += 1
-            return []
+            self._push_audio(packet)
+            return self._release(force=False)
         decode_time, offset = self._times(packet)
-        out: list[Segment] = []
+        out = self._release(force=False)
         if self._breaks_timeline(packet, decode_time):
             out += self._close(None)
             self._gap_pending = True
@@ -178,6 +215,14 @@ class CmafSegmenter:
             self._gap_pending = True
             return out
         return out + self._append(packet, decode_time, offset)
+
+    def _push_audio(self, packet: IngestPacket) -> None:
+        segment = self._held.segment if self._held is not None else self._segment
+        if segment is not None and packet.anchor.epoch != self._last_epoch:
+            self.audio.stats.dropped_late += 1
+            return
+        recording = segment.audio if segment is not None else None
+        self.audio.push(packet, recording, segment is not None, self._last_time or 0)
 
     def flush(self) -> list[Segment]:
         """Closes the open segment (at the end of a stream or before a shutdown)."""
@@ -198,10 +243,11 @@ class CmafSegmenter:
         return step <= 0 or step > self._max_step
 
     def _at_keyframe(self, config: CodecParameters, decode_time: int, offset: int) -> list[Segment]:
-        out: list[Segment] = []
+        out = self._release(force=True)  # its audio is in: the next GOP has begun
         segment = self._segment
         if segment is not None:
-            if config.config_hash != segment.config.config_hash or self._should_cut(segment, decode_time):
+            changed = recorded_hash(config, self._audio_for(decode_time)) != segment.config_hash
+            if changed or self._should_cut(segment, decode_time):
                 out += self._close(decode_time)
             else:
                 self._finish_gop(segment, decode_time)
@@ -214,25 +260,50 @@ class CmafSegmenter:
         last_gop = decode_time - self._gop[0].decode_time if self._gop else 0
         return elapsed >= self._target or elapsed + last_gop > self._max
 
+    def _audio_for(self, decode_time: int) -> CodecParameters | None:
+        """The audio a segment opening at ``decode_time`` records: the one announced, or the
+        latest seen if it is recent and on the video's clock."""
+        lane = self.audio
+        if lane.last_seen is None or lane.recent(decode_time, self._max_step):
+            return lane.config
+        return None
+
     def _open(self, config: CodecParameters, decode_time: int, offset: int) -> list[Segment]:
         out: list[Segment] = []
-        if config.config_hash not in self._announced:
-            out.append(self._init_segment(config))
-        self._announced.move_to_end(config.config_hash)
+        audio = self._audio_for(decode_time)
+        if self.audio.last_seen is None:  # an announcement counts once: no frame came yet
+            self.audio.config = None
+        config_hash = recorded_hash(config, audio)
+        if config_hash not in self._announced:
+            out.append(self._init_segment(config, audio, config_hash))
+        self._announced.move_to_end(config_hash)
         gap_before = self._gap_pending and self.stats.segments > 0
-        self._segment = _OpenSegment(config, decode_time, decode_time, gap_before, offset)
+        self._segment = _OpenSegment(config, audio, config_hash, decode_time, decode_time, gap_before, offset)
+        audio_hash = audio.config_hash if audio is not None else None
+        continuous = not self._gap_pending and audio_hash == self._last_audio_hash
+        self._audio_start = (audio, self._segment.start, continuous)
+        if self._held is None:  # else once the held segment has taken its audio
+            self._start_audio()
+        self._last_audio_hash = audio_hash
         self._gap_pending = False
         return out
 
-    def _init_segment(self, config: CodecParameters) -> InitSegment:
-        self._announced[config.config_hash] = None
+    def _start_audio(self) -> None:
+        if self._audio_start is not None:
+            self.audio.restart(*self._audio_start)
+            self._audio_start = None
+
+    def _init_segment(
+        self, config: CodecParameters, audio: CodecParameters | None, config_hash: str
+    ) -> InitSegment:
+        self._announced[config_hash] = None
         while len(self._announced) > _REMEMBERED_CONFIGS:
             self._announced.popitem(last=False)
         self.stats.init_segments += 1
         return InitSegment(
-            config_hash=config.config_hash,
-            data=init_segment(config, self.settings.timescale),
-            codec=config.codec_string,
+            config_hash=config_hash,
+            data=init_segment(config, self.settings.timescale, audio),
+            codec=recorded_codecs(config, audio),
             width=config.width,
             height=config.height,
             timescale=self.settings.timescale,
@@ -266,30 +337,63 @@ class CmafSegmenter:
         return nals
 
     def _finish_gop(self, segment: _OpenSegment, end_time: int | None) -> None:
-        if not self._gop:
+        gop, size = self._gop, self._gop_size
+        self._gop, self._gop_size = [], 0
+        self._write_gop(segment, end_time, gop, size)
+
+    def _write_gop(self, segment: _OpenSegment, end_time: int | None, gop: list[_Unit], size: int) -> None:
+        if not gop:
             return
-        gop = self._gop
         ends = [unit.decode_time for unit in gop[1:]]
         ends.append(end_time if end_time is not None else gop[-1].decode_time + max(self._step, 1))
         samples = [
             Sample(unit.chunks, unit.size, end - unit.decode_time, unit.composition_offset, unit.is_sync)
             for unit, end in zip(gop, ends, strict=True)
         ]
+        audio = self.audio.take(segment.audio, ends[-1])
+        audio_size = sum(sample.size for sample in audio.samples) if audio is not None else 0
         self._fragments += 1
-        pieces = media_fragment(self._fragments, gop[0].decode_time, samples)
+        pieces = media_fragment(self._fragments, gop[0].decode_time, samples, audio)
         segment.chunks.extend(pieces)
-        segment.size += sum(len(piece) for piece in pieces[:2]) + self._gop_size
+        segment.size += sum(len(piece) for piece in pieces[:2]) + size + audio_size
         segment.sample_count += len(gop)
+        segment.audio_sample_count += len(audio.samples) if audio is not None else 0
         segment.end_time = ends[-1]
-        self._gop, self._gop_size = [], 0
 
     def _close(self, end_time: int | None) -> list[Segment]:
+        out = self._release(force=True)
         segment, self._segment = self._segment, None
         if segment is None:
+            return out
+        gop, size = self._gop, self._gop_size
+        self._gop, self._gop_size = [], 0
+        if segment.audio is not None and end_time is not None and not self.audio.reached(end_time):
+            self._held = _Held(segment, end_time, gop, size)
+            return out
+        return out + self._complete(segment, end_time, gop, size)
+
+    def _release(self, *, force: bool) -> list[Segment]:
+        """Completes the segment held for its audio once the audio (or the wait) reached its end."""
+        held = self._held
+        if held is None:
             return []
-        self._finish_gop(segment, end_time)
+        waited = self._last_time is not None and self._last_time >= held.end_time + self._audio_wait
+        if not (force or waited or self.audio.reached(held.end_time)):
+            return []
+        self._held = None
+        out = self._complete(held.segment, held.end_time, held.gop, held.size)
+        self._start_audio()
+        return out
+
+    def _complete(
+        self, segment: _OpenSegment, end_time: int | None, gop: list[_Unit], size: int
+    ) -> list[Segment]:
+        self._write_gop(segment, end_time, gop, size)
         if segment.sample_count == 0:
             return []
+        out: list[Segment] = []
+        if segment.audio is not None and segment.audio_sample_count == 0:
+            out += self._as_video_only(segment)
         timescale = self.settings.timescale
         start_ms = (segment.decode_time + segment.lead) * 1000 // timescale
         end_ms = (segment.end_time + segment.lead) * 1000 // timescale
@@ -301,11 +405,21 @@ class CmafSegmenter:
             start_ms=start_ms,
             duration_ms=end_ms - start_ms,
             data=b"".join(segment.chunks),
-            config_hash=segment.config.config_hash,
+            config_hash=segment.config_hash,
             sample_count=segment.sample_count,
             gap_before=segment.gap_before,
             decode_time=segment.decode_time,
             decode_duration=segment.end_time - segment.decode_time,
+            audio_sample_count=segment.audio_sample_count,
         )
         self._sequence += 1
-        return [media]
+        return [*out, media]
+
+    def _as_video_only(self, segment: _OpenSegment) -> list[Segment]:
+        """No audio came: the fragments are those of a video-only segment, so it is stored as one
+        (its init segment announced first when it is new)."""
+        segment.audio, segment.config_hash = None, segment.config.config_hash
+        if segment.config_hash in self._announced:
+            self._announced.move_to_end(segment.config_hash)
+            return []
+        return [self._init_segment(segment.config, None, segment.config_hash)]

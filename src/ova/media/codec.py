@@ -19,6 +19,10 @@ from ova.media.sps import SequenceParameters, parse_sps
 
 MAX_DIMENSION = 8192
 AAC = "aac"
+PCM_MULAW, PCM_ALAW = "pcm_mulaw", "pcm_alaw"
+G711 = (PCM_MULAW, PCM_ALAW)
+"""G.711 µ-law and A-law: received from cameras, recorded as AAC (``media.audio_transcoder``)."""
+_SAMPLE_ENTRY_NAMES = {PCM_MULAW: "ulaw", PCM_ALAW: "alaw"}
 
 
 class StreamKind(StrEnum):
@@ -32,7 +36,7 @@ class CodecParameters:
 
     kind: StreamKind
     codec: str
-    """FFmpeg's codec name: ``h264``, ``hevc`` or ``aac``."""
+    """FFmpeg's codec name: ``h264``, ``hevc``, ``aac``, ``pcm_mulaw`` or ``pcm_alaw``."""
     codec_string: str
     """RFC 6381 ``codecs`` value, e.g. ``avc1.42C01F`` or ``mp4a.40.2``."""
     config_hash: str
@@ -86,20 +90,41 @@ def video_parameters(codec: str, parameter_sets: Sequence[bytes]) -> CodecParame
 
 
 def audio_parameters(codec: str, extradata: bytes, sample_rate: int, channels: int) -> CodecParameters:
-    """An AAC configuration (passed through; only its codec string is derived)."""
-    if codec != AAC:
-        raise UnsupportedMedia(f"audio codec {codec!r} is not supported (AAC is)")
-    object_type = extradata[0] >> 3 if extradata else 2
+    """An AAC or G.711 configuration (passed through; only its codec string is derived).
+
+    Raises ``UnsupportedMedia`` for other codecs, ``InvalidMedia`` for a rate or channel
+    count no decoder takes.
+    """
+    if codec != AAC and codec not in G711:
+        raise UnsupportedMedia(f"audio codec {codec!r} is not supported (AAC and G.711 are)")
+    if not (0 < sample_rate <= 192_000 and 0 < channels <= 8):
+        raise InvalidMedia(f"audio at {sample_rate} Hz with {channels} channels is not playable")
+    if codec == AAC:
+        codec_string = f"mp4a.40.{extradata[0] >> 3 if extradata else 2}"
+    else:
+        codec_string = _SAMPLE_ENTRY_NAMES[codec]
     digest = _digest(codec.encode(), extradata, f"{sample_rate}/{channels}".encode())
     return CodecParameters(
         kind=StreamKind.AUDIO,
         codec=codec,
-        codec_string=f"mp4a.40.{object_type}",
+        codec_string=codec_string,
         config_hash=digest,
         extradata=extradata,
         sample_rate=sample_rate,
         channels=channels,
     )
+
+
+def recorded_hash(video: CodecParameters, audio: CodecParameters | None) -> str:
+    """Names the init segment of ``video`` (and ``audio``): the video's own hash when silent."""
+    if audio is None:
+        return video.config_hash
+    return _digest(video.config_hash.encode(), audio.config_hash.encode())
+
+
+def recorded_codecs(video: CodecParameters, audio: CodecParameters | None) -> str:
+    """The RFC 6381 ``codecs`` list of a recording: ``avc1.42C01F`` or ``avc1.42C01F,mp4a.40.2``."""
+    return video.codec_string if audio is None else f"{video.codec_string},{audio.codec_string}"
 
 
 def _digest(*parts: bytes) -> str:

@@ -23,6 +23,16 @@ def test_defaults_serve_one_720p30_mount() -> None:
     assert settings.loop_key is None and settings.audio_format is None
 
 
+def test_audio_flag_takes_an_optional_codec() -> None:
+    assert settings_from(parse("--audio")).audio_format == settings_from(parse("--audio", "aac")).audio_format
+    aac = settings_from(parse("--audio")).audio_format
+    pcmu = settings_from(parse("--audio", "pcmu")).audio_format
+    assert aac is not None and (aac.codec, aac.sample_rate) == ("aac", 48_000)
+    assert pcmu is not None and (pcmu.codec, pcmu.sample_rate) == ("pcmu", 8000)
+    with pytest.raises(SystemExit):
+        parse("--audio", "opus")
+
+
 def test_mount_flags() -> None:
     assert settings_from(parse("--mounts", "3")).mounts == ("cam", "cam2", "cam3")
     assert settings_from(parse("--mount", "front", "--mount", "back")).mounts == ("front", "back")

@@ -1,4 +1,4 @@
-"""The SDP a DESCRIBE returns: what FFmpeg and other players need to set up H.264 and AAC."""
+"""The SDP a DESCRIBE returns: what FFmpeg and other players need to set up H.264, AAC and G.711."""
 
 from __future__ import annotations
 
@@ -50,6 +50,22 @@ def test_audio_section_is_mpeg4_generic_with_the_encoder_config() -> None:
     assert f"config={encoder.config.hex()}" in lines[2]
     assert encoder.config[:2] == bytes.fromhex("1188")  # AAC-LC, 48 kHz, mono
     assert lines[-1] == "a=control:trackID=1"
+
+
+def test_g711_sections_use_the_static_payload_types_and_20_ms_packets() -> None:
+    for codec, payload_type in (("pcmu", 0), ("pcma", 8)):
+        encoder = ToneEncoder(AudioFormat.of(codec))
+        track = audio_track(encoder)
+        lines = track.media.lines()
+        assert lines[:2] == [
+            f"m=audio 0 RTP/AVP {payload_type}",
+            f"a=rtpmap:{payload_type} {codec.upper()}/8000",
+        ]
+        assert not any(line.startswith("a=fmtp") for line in lines)
+        assert (track.clock_rate, track.unit_duration) == (8000, 160)
+        frames = encoder.encode_until(8000)
+        assert [len(frame.data) for frame in frames] == [160] * 50  # one byte a sample
+        assert [frame.timestamp for frame in frames[:3]] == [0, 160, 320]
 
 
 def test_ipv6_origin() -> None:

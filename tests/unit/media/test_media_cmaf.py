@@ -167,11 +167,11 @@ def test_flush_emits_the_partial_last_segment(h264_config: CodecParameters) -> N
     assert cutter.flush() == []
 
 
-def test_audio_is_counted_not_muxed(h264_config: CodecParameters) -> None:
+def test_audio_without_an_open_segment_is_dropped_and_counted(h264_config: CodecParameters) -> None:
     cutter = segmenter(1000)
     audio = replace(packets(h264_config, 1)[0], kind=StreamKind.AUDIO)
     assert cutter.push(audio) == []
-    assert cutter.stats.ignored_audio == 1
+    assert cutter.audio.stats.dropped_early == 1
 
 
 def test_init_segment_is_ftyp_and_moov_describing_the_track(h264_config: CodecParameters) -> None:
