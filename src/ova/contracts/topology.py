@@ -14,7 +14,8 @@ fails the first pass reports only first-pass problems.
 Modules: ``topology_values`` (scalars), ``topology_model`` (bases, ``@type`` registry),
 ``topology_blocks`` (parameters, credentials, endpoints), ``topology_cloud`` and
 ``topology_edge`` (node catalogues), ``topology_graph``, ``topology_parameters`` and
-``topology_rules`` (cross-object checks), ``topology_problems`` (error reporting).
+``topology_rules`` (cross-object checks), ``topology_camera_urls`` (RTSP source URLs),
+``topology_problems`` (error reporting).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from pydantic import BaseModel, ValidationError
 
 from ova.common.errors import Problems, ValidationFailed
 from ova.contracts.topology_blocks import ParameterDeclaration
+from ova.contracts.topology_camera_urls import (
+    check_literal_camera_urls,
+    check_resolved_camera_urls,
+    substitute,
+)
 from ova.contracts.topology_cloud import CloudTopology
 from ova.contracts.topology_edge import EdgeTopology
 from ova.contracts.topology_graph import TopologyGraph, check_graph
@@ -43,8 +49,10 @@ __all__ = [
     "CloudTopology",
     "EdgeTopology",
     "ParameterDeclaration",
+    "check_resolved_camera_urls",
     "resolve_parameters",
     "secret_parameter_names",
+    "substitute",
     "validate_cloud_topology",
     "validate_edge_topology",
 ]
@@ -60,6 +68,7 @@ def validate_cloud_topology(body: Mapping[str, object]) -> CloudTopology:
     graph = TopologyGraph.of(topology.properties)
     check_graph(graph, problems)
     check_parameters(topology.properties, problems)
+    check_literal_camera_urls(topology.properties.sources, problems)
     check_cloud_rules(topology, problems)
     raise_if_any(problems, SUMMARY)
     return topology
@@ -72,6 +81,7 @@ def validate_edge_topology(body: Mapping[str, object]) -> EdgeTopology:
     graph = TopologyGraph.of(topology.properties)
     check_graph(graph, problems)
     check_parameters(topology.properties, problems)
+    check_literal_camera_urls(topology.properties.sources, problems)
     check_edge_rules(graph, problems)
     raise_if_any(problems, SUMMARY)
     return topology

@@ -2,7 +2,9 @@
 
 Video Analyzer's preview sizes are 320x180, 640x360 and 1280x720 for a 1080p source. Each
 image here fits its box with the source's aspect ratio kept and is never larger than the
-source. Decoding blocks for tens of milliseconds at 1080p: call from a worker thread.
+source. Decoding blocks for tens of milliseconds at 1080p, and a camera's keyframe is hostile
+input to the decoder: the services' recorders run these in a limited child process
+(``ova.recording.keyframe_pool``), never on the event loop or in the service's own process.
 """
 
 from __future__ import annotations

@@ -2,13 +2,18 @@
 
 RTSP packets go through the CMAF segmenter; each init and media segment is handed to a
 ``SegmentSink`` (the cloud's writes blobs and the segment index; the edge's spools and
-uploads). A preview set is made from a keyframe once per media segment. The camera is
-retried with back-off when it drops or sends more than ``bitrate_kbps`` allows.
+uploads). Audio goes through ``audio_path`` first: AAC as it is, G.711 transcoded to AAC on
+a worker thread (the one decode on the record path, audio only). A preview set is made from a
+keyframe once per media segment. The camera is retried with back-off when it drops or sends
+more than ``bitrate_kbps`` allows.
 
 A media segment is handed on only when its first keyframe decodes into an intact picture
-(``segment_check``); a segment that does not is dropped, counted and reported, and the next
-stored one says ``gap_before``. An init segment is handed on just before the first stored
-segment that needs it, so a configuration that never produced playable media is never stored.
+(``segment_check``, run by a ``KeyframeCheck``: in services a ``KeyframePool`` of limited child
+processes); a segment that does not, or whose check crashes or times out, is dropped, counted
+and reported, and the next stored one says ``gap_before``. When the check is too busy to take
+a segment, the segment is stored unchecked and without previews, and counted. An init
+segment is handed on just before the first stored segment that needs it, so a configuration
+that never produced playable media is never stored.
 """
 
 from __future__ import annotations
@@ -22,17 +27,17 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
 
-import av.video
-
 from ova.media.cmaf import CmafSegmenter, InitSegment, MediaSegment, SegmenterSettings
+from ova.media.codec import StreamKind
 from ova.media.demuxer import redact_url
 from ova.media.ingest_events import Connected, Disconnected
 from ova.media.ingest_settings import IngestSettings
 from ova.media.packet import IngestPacket
-from ova.media.preview import PreviewImage, images_of
+from ova.media.preview import PreviewImage
 from ova.media.rtsp_ingest import RtspIngest
+from ova.recording.audio_path import AudioPath
 from ova.recording.bitrate import BitrateMeter
-from ova.recording.segment_check import first_picture
+from ova.recording.segment_check import InProcessKeyframeCheck, KeyframeVerdict
 
 log = logging.getLogger(__name__)
 # As many codec configurations as the segmenter remembers; older ones are announced again.
@@ -49,6 +54,14 @@ class SegmentSink(Protocol):
     async def preview(self, images: list[PreviewImage], at_ms: int) -> None: ...
 
 
+class KeyframeCheck(Protocol):
+    """Checks that a segment opens with a picture, and makes its previews from that picture."""
+
+    async def check(self, init: InitSegment, segment: MediaSegment, previews: bool) -> KeyframeVerdict: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
 class RecorderStatus:
     """What an operator (or a test) can see of a running recording.
@@ -60,6 +73,10 @@ class RecorderStatus:
     last_error: str | None = None
     segments: int = 0
     rejected_segments: int = 0
+    check_failures: int = 0
+    """Segments dropped because their check crashed, timed out or hit a limit (in ``rejected_segments``)."""
+    unchecked_segments: int = 0
+    """Segments stored without a check (and without previews): the check was too busy."""
     store_failures: int = 0
     bytes: int = 0
     reconnects: int = 0
@@ -89,16 +106,21 @@ class Recorder:
         settings: RecorderSettings,
         *,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        keyframes: KeyframeCheck | None = None,
     ) -> None:
+        """``keyframes`` defaults to a check in this process, for tests and trusted media."""
         self._url, self._sink, self._settings, self._now_ms = url, sink, settings, now_ms
+        self._keyframes = keyframes or InProcessKeyframeCheck()
         self.status = RecorderStatus()
         self._segmenter = CmafSegmenter(
             SegmenterSettings(target_duration_ms=settings.segment_ms, first_sequence=settings.first_sequence)
         )
         self._meter = BitrateMeter(settings.bitrate_kbps)
+        self.audio = AudioPath()
         self._inits: OrderedDict[str, InitSegment] = OrderedDict()
         self._stored_inits: set[str] = set()
         self._hole = False
+        self._source = redact_url(url)
 
     async def run(self, stop: asyncio.Event) -> RecorderStatus:
         """Record until ``stop`` is set, then flush what is buffered; returns the final status."""
@@ -145,6 +167,7 @@ class Recorder:
         if isinstance(item, IngestPacket):
             await self._packet(item)
         elif isinstance(item, Connected):
+            self._segmenter.expect_audio(await self.audio.announced(item.audio))
             self.status.connected = True
             log.info("camera connected: %s", item.source)
         elif isinstance(item, Disconnected):
@@ -158,6 +181,10 @@ class Recorder:
         if self._meter.exceeded(now):
             rate, allowed = self._meter.kbps(now), self._settings.bitrate_kbps
             raise BitrateExceeded(f"the camera sends {rate:.0f} kbit/s, over the allowed {allowed}")
+        if packet.kind is StreamKind.AUDIO:
+            for frame in await self.audio.recorded(packet):
+                await self._deliver(self._segmenter.push(frame))  # a segment waiting for its audio
+            return
         await self._deliver(self._segmenter.push(packet))
 
     async def _deliver(self, segments: list[InitSegment | MediaSegment]) -> None:
@@ -167,28 +194,35 @@ class Recorder:
                 while len(self._inits) > REMEMBERED_INITS:
                     self._inits.popitem(last=False)
             else:
-                picture = await self._first_picture(segment)
-                if picture is not None:
-                    await self._store(segment, picture)
+                verdict = await self._verdict(segment)
+                if verdict is not None:
+                    await self._store(segment, verdict.images)
 
-    async def _first_picture(self, segment: MediaSegment) -> av.video.VideoFrame | None:
-        """The segment's opening picture; ``None`` (and the segment dropped) when it has none."""
+    async def _verdict(self, segment: MediaSegment) -> KeyframeVerdict | None:
+        """What the check found; ``None`` (and the segment dropped) when it does not play."""
         init = self._inits.get(segment.config_hash)
         if init is None:
-            found: av.video.VideoFrame | str = "its init segment is unknown"
+            verdict = KeyframeVerdict(defect="its init segment is unknown")
         else:
             self._inits.move_to_end(segment.config_hash)
-            found = await asyncio.to_thread(first_picture, init, segment)
-        if not isinstance(found, str):
-            return found
-        defect = found
+            verdict = await self._keyframes.check(init, segment, self._settings.previews)
+        if not verdict.checked:
+            if not self.status.unchecked_segments:
+                log.warning("the keyframe check is busy: segments of %s are stored unchecked", self._source)
+            self.status.unchecked_segments += 1
+            return verdict
+        if verdict.defect is None:
+            return verdict
         self._hole = True
         self.status.rejected_segments += 1
-        self.status.last_error = f"the camera sent media that does not play; a segment was dropped: {defect}"
-        log.warning("dropped segment %d of %s: %s", segment.sequence, redact_url(self._url), defect)
+        self.status.check_failures += verdict.check_failed
+        self.status.last_error = (
+            f"the camera sent media that does not play; a segment was dropped: {verdict.defect}"
+        )
+        log.warning("dropped segment %d of %s: %s", segment.sequence, self._source, verdict.defect)
         return None
 
-    async def _store(self, segment: MediaSegment, picture: av.video.VideoFrame) -> None:
+    async def _store(self, segment: MediaSegment, images: tuple[PreviewImage, ...]) -> None:
         """Hand a playable segment to the sink; a sink failure loses that segment, not the recording."""
         try:
             await self._write(segment)
@@ -198,10 +232,9 @@ class Recorder:
             self.status.last_error = f"a segment could not be stored: {type(error).__name__}"
             log.warning("could not store segment %d: %s", segment.sequence, type(error).__name__)
             return
-        if self._settings.previews:
-            images = await asyncio.to_thread(images_of, picture)
+        if self._settings.previews and images:
             try:
-                await self._sink.preview(images, segment.start_ms)
+                await self._sink.preview(list(images), segment.start_ms)
                 self.status.previews += 1
             except Exception as error:  # a missing preview is not worth a recording; it is logged
                 log.warning("could not store preview images: %s", type(error).__name__)
@@ -220,6 +253,8 @@ class Recorder:
         self.status.first_segment.set()
 
     async def _flush(self) -> None:
+        for frame in await self.audio.drain():
+            await self._deliver(self._segmenter.push(frame))
         await self._deliver(self._segmenter.flush())
 
     def _disconnected(self, reason: str) -> None:

@@ -7,7 +7,6 @@ Activation resolves parameters and creates the videos its video sinks record int
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,20 +28,21 @@ from ova.cloud.domain.resources import (
     put,
     register,
 )
-from ova.common.errors import Conflict, ValidationFailed
+from ova.common.errors import Conflict, Problems, ValidationFailed
 from ova.contracts.arm_resources import LivePipelineProperties
 from ova.contracts.model_errors import parse_model
 from ova.contracts.topology import (
     CloudTopology,
+    check_resolved_camera_urls,
     resolve_parameters,
     secret_parameter_names,
+    substitute,
     validate_cloud_topology,
 )
 from ova.contracts.topology_values import duration
 
 INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING = "Inactive", "Activating", "Active", "Deactivating"
 FROZEN_WHILE_ACTIVE = ("topologyName", "parameters", "bitrateKbps")
-REFERENCE = re.compile(r"\$\{([^}]+)\}")
 SEGMENT_LENGTH = duration(30, 300, 30)
 
 
@@ -58,7 +58,8 @@ class LivePipelineKind(ResourceKind):
     ) -> Document:
         props = parse_model(LivePipelineProperties, body.get("properties", {}), "properties")
         stored = props.model_dump(by_alias=True, exclude_none=True)
-        _, model, _ = await resolve(ctx, stored, topology_kind="Live")
+        _, model, values = await resolve(ctx, stored, topology_kind="Live")
+        check_camera_urls(model, {**values, **variables_of(name, stored)}, stored)
         state = existing.document["properties"]["state"] if existing else INACTIVE
         if existing is not None and state != INACTIVE:
             before = existing.document["properties"]
@@ -115,14 +116,19 @@ async def without_secrets(
 
 def system_variables(row: ResourceRow) -> dict[str, str]:
     """The values of ``${System.PipelineName}`` and ``${System.TopologyName}`` (allowed in video names)."""
-    return {
-        "System.PipelineName": row.name,
-        "System.TopologyName": str(row.document["properties"]["topologyName"]),
-    }
+    return variables_of(row.name, row.document["properties"])
 
 
-def substitute(text: str, values: Mapping[str, str]) -> str:
-    return REFERENCE.sub(lambda match: values.get(match.group(1), match.group(0)), text)
+def variables_of(name: str, properties: Mapping[str, Any]) -> dict[str, str]:
+    return {"System.PipelineName": name, "System.TopologyName": str(properties["topologyName"])}
+
+
+def check_camera_urls(model: CloudTopology, values: Mapping[str, str], properties: Mapping[str, Any]) -> None:
+    """Refuse a pipeline whose camera URL, parameters substituted, names no RTSP server."""
+    problems = Problems()
+    supplied = [str(parameter["name"]) for parameter in properties.get("parameters", [])]
+    check_resolved_camera_urls(model.properties.sources, values, supplied, problems)
+    problems.raise_if_any("The pipeline parameters are invalid.")
 
 
 def video_sinks(topology: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -176,8 +182,11 @@ async def activate(ctx: KindContext, name: str) -> OperationRow:
     if state == INACTIVE:
         # Activating lasts as long as this transaction: parameters resolve, videos exist.
         # Running the camera itself is the recording host's job (a later issue).
-        topology, _, values = await resolve(ctx, row.document["properties"], topology_kind="Live")
-        video_names = await ensure_videos(ctx, topology, {**values, **system_variables(row)})
+        topology, model, resolved = await resolve(ctx, row.document["properties"], topology_kind="Live")
+        values = {**resolved, **system_variables(row)}
+        # Checked again here: the topology (and its defaults) may have changed since the PUT.
+        check_camera_urls(model, values, row.document["properties"])
+        video_names = await ensure_videos(ctx, topology, values)
         row.document = {
             **row.document,
             "internal": {**row.document.get("internal", {}), "videoNames": video_names},
