@@ -1,9 +1,13 @@
 """``ova demo``: everything on embedded defaults, recording a simulated camera you can watch.
 
 It starts the cloud service, a simulated camera (``ova camera`` in a child process), and a
-cloud live pipeline recording the camera into the video ``demo``; it creates an operator key,
-an access policy with a demo issuer key, and a customer JWT, and prints a player URL. Once the
-first segment is playable it writes ``DATA_DIR/demo.json`` for scripts and tests.
+cloud live pipeline recording the camera into the video ``demo``; it creates an access policy
+with a demo issuer key and a customer JWT, and prints a player URL. Once the first segment is
+playable it writes ``DATA_DIR/demo.json`` (mode 0600) for scripts and tests.
+
+The demo's operator key (label ``demo``) is kept in ``demo.json`` and reused across restarts
+while it is still live in the store; only when it is missing or revoked is a new one minted,
+and every other live ``demo`` key is revoked then, so one demo key is live at a time.
 """
 
 from __future__ import annotations
@@ -24,17 +28,21 @@ from urllib.parse import urlencode
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from ova.cloud.domain import accounts, segment_index
+from ova.cloud.data_dir import write_private_file
+from ova.cloud.domain import accounts, operator_keys, segment_index
 from ova.cloud.domain.arm import API_VERSION, AccountScope, Principal
 from ova.cloud.domain.kinds import access_policies, live_pipelines, pipeline_topologies, videos
-from ova.cloud.domain.operator_keys import create_key
 from ova.cloud.domain.resources import KindContext, find, put
-from ova.cloud.runtime import Cloud, build
+from ova.cloud.runtime import Cloud, build, prepare_store
 from ova.cloud.settings import CloudSettings, Family, RecordingSettings
+from ova.common.clock import Clock
+from ova.common.errors import OvaError
 
 DEMO_SCOPE = AccountScope("00000000-0000-0000-0000-000000000000", "demo", "demo")
 VIDEO, TOPOLOGY, PIPELINE, ISSUER, KID = "demo", "demo-record", "demo-camera", "ova-demo", "demo-key"
+OPERATOR_LABEL = "demo"
 PATTERN = "${System.Runtime.BaseResourceUrlPattern}"
 PREFIX = "#Microsoft.VideoAnalyzer."
 
@@ -53,13 +61,33 @@ def issuer_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
     key = ec.generate_private_key(ec.SECP256R1())
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.chmod(0o600)
+    write_private_file(path, pem)
     return key
+
+
+def details_path(data_dir: Path) -> Path:
+    return data_dir / "demo.json"
+
+
+def previous_operator_key(data_dir: Path) -> str | None:
+    """The operator key the last run wrote into demo.json, if any."""
+    try:
+        value = json.loads(details_path(data_dir).read_text()).get("operatorKey")
+    except (FileNotFoundError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+async def demo_operator_key(session: AsyncSession, clock: Clock, data_dir: Path) -> str:
+    """The last run's key while it is live; else a new one, every other demo key revoked."""
+    previous = previous_operator_key(data_dir)
+    if previous is not None and await operator_keys.is_live(session, previous):
+        return previous
+    await operator_keys.revoke_labelled(session, clock, OPERATOR_LABEL)
+    return await operator_keys.create_key(session, clock, OPERATOR_LABEL)
 
 
 def b64(number: int) -> str:
@@ -118,7 +146,7 @@ async def provision(cloud: Cloud, camera_url: str) -> dict[str, Any]:
         }
     }
     async with services.sessions.begin() as session:
-        operator_key = await create_key(session, services.clock, "demo")
+        operator_key = await demo_operator_key(session, services.clock, cloud.settings.data_dir)
         account = await accounts.find(session, DEMO_SCOPE)
         if account is None:
             account, _ = await accounts.put(
@@ -143,8 +171,10 @@ async def provision(cloud: Cloud, camera_url: str) -> dict[str, Any]:
         assert video is not None
         rendered = accounts.render(services, account)
     client_api = rendered["properties"]["endpoints"][0]["endpointUrl"]
+    longest = cloud.settings.client_api.max_token_lifetime_seconds
     token = jwt.encode(
-        {"iss": ISSUER, "aud": f"{client_api}/videos/*", "exp": int(time.time()) + 7 * 86400},
+        # As long as the client API accepts (client_api.max_token_lifetime_seconds, 24 h by default).
+        {"iss": ISSUER, "aud": f"{client_api}/videos/*", "exp": int(time.time()) + longest},
         key,
         algorithm="ES256",
         headers={"kid": KID},
@@ -175,9 +205,16 @@ async def announce_when_playable(cloud: Cloud, info: dict[str, Any], limit_s: fl
     else:
         print("ova demo: no segment recorded yet; is the camera running?", file=sys.stderr, flush=True)
         return
+    details = await asyncio.to_thread(write_details, cloud.settings.data_dir, info)
+    print_summary(info, details)
+
+
+def write_details(data_dir: Path, info: dict[str, Any]) -> Path:
+    """Write demo.json (mode 0600: it holds the operator key) atomically; its path."""
     public = {key: value for key, value in info.items() if key != "videoId"}
-    (cloud.settings.data_dir / "demo.json").write_text(json.dumps(public, indent=2) + "\n")
-    print_summary(info, cloud.settings.data_dir / "demo.json")
+    path = details_path(data_dir)
+    write_private_file(path, (json.dumps(public, indent=2) + "\n").encode())
+    return path
 
 
 def print_summary(info: dict[str, Any], details: Path) -> None:
@@ -203,6 +240,7 @@ def start_camera(port: int) -> subprocess.Popen[bytes]:
 async def run(settings: CloudSettings) -> None:
     from ova.cloud.server import serve
 
+    await prepare_store(settings)  # refuses a data directory open to others before anything starts
     camera_port = free_port()
     camera = start_camera(camera_port)
     try:
@@ -235,7 +273,10 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if settings.recording.segment_seconds is None:
         settings = settings.model_copy(update={"recording": RecordingSettings(segment_seconds=4)})
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
+    except OvaError as error:
+        print(f"ova demo: {error.message}", file=sys.stderr)
+        return 2
     return 0

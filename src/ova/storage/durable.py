@@ -3,7 +3,8 @@
 A file is written to a temp name (``O_EXCL``), fsynced with its extended attributes, then
 hard-linked to its final name (``link(2)`` fails rather than replace), and the folder holding
 the new name is fsynced; folders created on the way are fsynced into their parents. Temp
-files a crash left behind are swept when the store opens.
+files a crash left behind are swept when the store opens. Files are created mode 0600 and
+folders 0700: only the user running ``ova`` reads them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import uuid
 from pathlib import Path
 
 STALE_TEMP_SECONDS = 3600
+# Only the user running ova reads what it stores (the umask can only make these stricter).
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 def fsync_dir(path: Path) -> None:
@@ -36,7 +40,7 @@ def make_dirs(path: Path, base: Path) -> list[Path]:
         folder = folder.parent
     for folder in reversed(missing):
         try:
-            folder.mkdir()
+            folder.mkdir(mode=PRIVATE_DIR_MODE)
         except FileExistsError:
             if not folder.is_dir():
                 raise
@@ -56,7 +60,7 @@ def remove_tree(path: Path) -> bool:
 
 def write_temp(folder: Path, data: bytes, attrs: dict[str, str]) -> Path:
     path = folder / uuid.uuid4().hex
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
     try:
         with os.fdopen(fd, "wb", closefd=False) as handle:
             handle.write(data)

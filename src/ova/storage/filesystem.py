@@ -5,7 +5,8 @@ Layout under the root directory::
     <root>/<container>/<blob name>     the bytes, one plain file per blob ('/' makes folders)
     <root>/.tmp/                        uploads in progress (container names never start with '.')
 
-so any static file server (nginx with ``sendfile``) can serve ``<root>`` as it is. Each blob
+so any static file server (nginx with ``sendfile``, running as the same user: blob files are
+mode 0600 and folders 0700) can serve ``<root>`` as it is. Each blob
 file carries its metadata as user extended attributes, set before the file becomes visible:
 ``user.ova.sha256`` (hex), ``user.ova.content_md5`` (base64) and ``user.ova.content_type``.
 
@@ -69,7 +70,9 @@ class FilesystemBlobStore:
         self.root = Path(os.path.realpath(root))
         self._signer = signer
         self._public_url = public_url.rstrip("/") if public_url else None
-        (self.root / TMP_DIR).mkdir(parents=True, exist_ok=True)
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (self.root, self.root / TMP_DIR):
+            folder.mkdir(mode=durable.PRIVATE_DIR_MODE, exist_ok=True)
         _probe_xattrs(self.root / TMP_DIR)
         durable.sweep_temp(self.root / TMP_DIR)
 

@@ -170,6 +170,8 @@ def test_demo_writes_what_a_script_needs_to_connect(tmp_path: Path, processes: P
     processes.wait_until(demo, details.exists, "write demo.json", PLAYABLE_SECONDS)
 
     info = json.loads(details.read_text())
+    assert details.stat().st_mode & 0o777 == 0o600  # it holds the operator key
+    assert data_dir.stat().st_mode & 0o777 == 0o700
     base = f"http://127.0.0.1:{port}"
     assert info["managementUrl"] == base
     assert KEY_FORMAT.fullmatch(info["operatorKey"])

@@ -163,3 +163,19 @@ async def test_temp_files_left_by_a_crash_are_swept_at_start(tmp_path: Path) -> 
     os.utime(stale, (hours_ago, hours_ago))
     FilesystemBlobStore(tmp_path / "root")
     assert sorted(temp_files(store)) == ["fresh"]
+
+
+async def test_blobs_are_0600_in_0700_folders_whatever_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0)
+    try:
+        store = FilesystemBlobStore(tmp_path / "elsewhere" / "blobs")
+        await store.create_container("cam1")
+        await store.put("cam1", "init/a.mp4", b"init", "video/mp4")
+    finally:
+        os.umask(previous)
+
+    def mode(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+
+    assert mode(store.root) == mode(store.root / ".tmp") == mode(store.root / "cam1" / "init") == 0o700
+    assert mode(store.root / "cam1" / "init" / "a.mp4") == 0o600

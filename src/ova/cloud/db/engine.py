@@ -14,6 +14,14 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'ova.db').resolve()}"
 
 
+def sqlite_database_path(database_url: str) -> Path | None:
+    """The file of a SQLite store (its ``-wal`` and ``-shm`` files sit beside it); ``None`` otherwise."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

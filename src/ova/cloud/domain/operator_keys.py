@@ -72,3 +72,22 @@ async def revoke_key(session: AsyncSession, clock: Clock, key_id: str) -> bool:
 
 async def list_keys(session: AsyncSession) -> list[ApiKeyRow]:
     return list((await session.execute(select(ApiKeyRow).order_by(ApiKeyRow.created_at))).scalars())
+
+
+async def is_live(session: AsyncSession, value: str) -> bool:
+    """Whether ``value`` is a stored, unrevoked key (its secret checked against the stored hash)."""
+    key = api_key.parse(value)
+    if key is None:
+        return False
+    row = await session.get(ApiKeyRow, key.key_id)
+    return row is not None and row.revoked_at is None and api_key.matches(key, row.secret_hash)
+
+
+async def revoke_labelled(session: AsyncSession, clock: Clock, label: str) -> int:
+    """Revoke every live key carrying ``label``; how many were."""
+    statement = select(ApiKeyRow).where(ApiKeyRow.label == label, ApiKeyRow.revoked_at.is_(None))
+    rows = list((await session.execute(statement)).scalars())
+    for row in rows:
+        row.revoked_at = clock.now()
+    await session.flush()
+    return len(rows)
