@@ -18,7 +18,9 @@ evaluation, in order:
 3. Times use the injected ``now`` with ``LEEWAY`` (60 s, within RFC 7519's "a few
    minutes"): ``exp`` is required and must satisfy ``exp > now - leeway``; ``nbf`` and
    ``iat``, when present, must satisfy ``value <= now + leeway``. Every time claim must
-   be a finite JSON number (not a string, not a boolean).
+   be a finite JSON number (not a string, not a boolean). The lifetime is capped:
+   ``exp - iat`` (``exp - now`` without ``iat``) must not exceed ``max_lifetime``
+   (``MAX_LIFETIME``, 24 h, unless configured), so a token that never expires is refused.
 4. ``iss``, when present, must be a string; when the policy lists issuers it must equal
    one exactly. A policy without issuers accepts any issuer.
 5. ``aud`` is a string or a non-empty array of strings. A literal policy audience must
@@ -46,7 +48,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TypeGuard
 from urllib.parse import unquote, urlsplit
@@ -60,6 +62,7 @@ from ova.common.errors import OvaError, Problems, ValidationFailed
 
 MAX_TOKEN_LENGTH = 8 * 1024
 LEEWAY = timedelta(seconds=60)
+MAX_LIFETIME = timedelta(hours=24)
 BASE_RESOURCE_URL_PATTERN = "${System.Runtime.BaseResourceUrlPattern}"
 JWT_AUTHENTICATION_TYPE = "#Microsoft.VideoAnalyzer.JwtAuthentication"
 READER_ROLE = "Reader"
@@ -142,6 +145,14 @@ class Grant:
     policy_name: str
     claims: Mapping[str, object] = field(repr=False)
 
+    @property
+    def expires_at(self) -> datetime:
+        """The token's ``exp`` (a finite number: the evaluation checked it) as a UTC time."""
+        expires = self.claims.get("exp")
+        if not _is_number(expires):
+            raise ValueError("a granted token always has a numeric exp")
+        return datetime.fromtimestamp(expires, UTC)
+
 
 @dataclass(frozen=True)
 class _ParsedToken:
@@ -168,9 +179,11 @@ class AccessPolicySet:
         *,
         max_token_length: int = MAX_TOKEN_LENGTH,
         leeway: timedelta = LEEWAY,
+        max_lifetime: timedelta = MAX_LIFETIME,
     ) -> None:
         self.max_token_length = max_token_length
         self.leeway = leeway
+        self.max_lifetime = max_lifetime
         self.policies: list[AccessPolicy] = []
         self.skipped: list[str] = []
         for name, properties in policies:
@@ -204,11 +217,11 @@ class AccessPolicySet:
         candidates = [(p, k) for p in self.policies for k in p.keys if k.kid == parsed.kid]
         if not candidates:
             raise _Rejected("no policy holds a key with this kid")
-        leeway = self.leeway.total_seconds()
+        leeway, longest = self.leeway.total_seconds(), self.max_lifetime.total_seconds()
         for policy, key in candidates:
             if key.alg != parsed.alg or not _signature_valid(parsed.token, key):
                 continue
-            if _times_ok(parsed.payload, moment, leeway) and policy.admits(parsed.payload, url):
+            if _times_ok(parsed.payload, moment, leeway, longest) and policy.admits(parsed.payload, url):
                 return Grant(policy.name, MappingProxyType(parsed.payload))
         raise _Rejected("no candidate policy admits the token")
 
@@ -233,7 +246,37 @@ def resource_pattern_matches(pattern: str, url: str) -> bool:
     return url.startswith(prefix) or (prefix.endswith("/") and url == prefix[:-1])
 
 
-def _parse(token: object, max_length: int) -> _ParsedToken:
+def well_formed(token: str, max_length: int = MAX_TOKEN_LENGTH) -> bool:
+    """Whether ``token`` passes the cheap checks of step 1 (no cryptography, no policy)."""
+    try:
+        _parse(token, max_length)
+    except _Rejected:
+        return False
+    return True
+
+
+def verify_signature(token: str, key: TokenKey) -> bytes:
+    """The JWS layer alone: step 1 without the JSON payload, then ``key``'s signature.
+
+    The header's ``kid`` and ``alg`` must equal the key's. Returns the payload bytes;
+    raises ``InvalidToken``. (Used by the Wycheproof JWS vectors, whose payloads are not JWTs.)
+    """
+    try:
+        kid, alg, payload = _parse_jws(token, MAX_TOKEN_LENGTH)
+    except _Rejected:
+        raise InvalidToken() from None
+    if kid != key.kid or alg != key.alg or not _signature_valid(token, key):
+        raise InvalidToken()
+    return payload
+
+
+def _parse(token: str, max_length: int) -> _ParsedToken:
+    kid, alg, payload = _parse_jws(token, max_length)
+    return _ParsedToken(token, kid, alg, _json_object(payload))
+
+
+def _parse_jws(token: object, max_length: int) -> tuple[str, str, bytes]:
+    """The header's kid and alg and the payload bytes of a compact JWS that passes step 1."""
     if not isinstance(token, str) or not token:
         raise _Rejected("the token is not a non-empty string")
     if len(token) > max_length:
@@ -243,9 +286,9 @@ def _parse(token: object, max_length: int) -> _ParsedToken:
         raise _Rejected("the token does not have exactly three segments")
     header = _json_object(_decode_segment(segments[0]))
     kid, alg = _check_header(header)
-    payload = _json_object(_decode_segment(segments[1]))
+    payload = _decode_segment(segments[1])
     _decode_segment(segments[2])
-    return _ParsedToken(token, kid, alg, payload)
+    return kid, alg, payload
 
 
 def _check_header(header: Mapping[str, object]) -> tuple[str, str]:
@@ -307,7 +350,7 @@ def _signature_valid(token: str, key: TokenKey) -> bool:
     return True
 
 
-def _times_ok(payload: Mapping[str, object], moment: float, leeway: float) -> bool:
+def _times_ok(payload: Mapping[str, object], moment: float, leeway: float, longest: float) -> bool:
     expires = payload.get("exp")
     if not _is_number(expires) or expires <= moment - leeway:
         return False
@@ -316,7 +359,8 @@ def _times_ok(payload: Mapping[str, object], moment: float, leeway: float) -> bo
             value = payload[name]
             if not _is_number(value) or value > moment + leeway:
                 return False
-    return True
+    issued = payload.get("iat", moment)
+    return _is_number(issued) and expires - issued <= longest
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:

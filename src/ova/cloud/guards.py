@@ -1,14 +1,21 @@
-"""Listener-level guards that run before any family code: client network allow-lists and body limits."""
+"""Listener-level guards that run before any family code.
+
+``front_door`` is what every listener puts first: the client address taken from
+``X-Forwarded-For`` when (and only when) the TCP peer is one of ``trusted_proxies``. Inside
+it, per listener: client network allow-lists and request body limits. ``serves_metrics``
+says whether a listener has a ``/metrics`` route at all.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ova.cloud.domain.network_access import is_private as in_networks
-from ova.cloud.settings import Network
+from ova.cloud.settings import ListenerSettings, Network
 
 
 async def send_error(send: Send, status: int, code: str, message: str) -> None:
@@ -16,6 +23,60 @@ async def send_error(send: Send, status: int, code: str, message: str) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serves_metrics(listener: ListenerSettings) -> bool:
+    """``listener.metrics`` when set, else whether the listener binds a loopback address."""
+    return listener.metrics if listener.metrics is not None else is_loopback(listener.host)
+
+
+def front_door(app: ASGIApp, trusted_proxies: Sequence[Network]) -> ASGIApp:
+    """``app`` (a listener's families) behind the forwarded-address guard, when proxies are trusted."""
+    return ForwardedFor(app, trusted_proxies) if trusted_proxies else app
+
+
+class ForwardedFor:
+    """The client address from ``X-Forwarded-For``, trusted only from a proxy in ``proxies``.
+
+    When the TCP peer is a trusted proxy, the client is the rightmost hop that is not one
+    (each proxy appends the address it was connected from; hops to the left of an untrusted
+    one could be made up by the client). A malformed hop ends the walk and the peer stays the
+    client. Everything after this (allow-lists, network access, throttles, logs) sees the
+    result in ``scope["client"]``; ``X-Forwarded-Proto`` and the like are not used.
+    """
+
+    def __init__(self, app: ASGIApp, proxies: Sequence[Network]) -> None:
+        self._app, self._proxies = app, list(proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and client and in_networks(client[0], self._proxies):
+            forwarded = self.forwarded_client(scope["headers"])
+            if forwarded is not None:
+                scope = {**scope, "client": (forwarded, 0)}
+        await self._app(scope, receive, send)
+
+    def forwarded_client(self, headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+        values = [value.decode("latin-1") for name, value in headers if name == b"x-forwarded-for"]
+        hops = [hop.strip() for value in values for hop in value.split(",")]
+        found: str | None = None
+        for hop in reversed(hops):
+            try:
+                found = str(ipaddress.ip_address(hop))
+            except ValueError:
+                return None
+            if not in_networks(found, self._proxies):
+                return found
+        return found  # every hop is a proxy: the furthest one is the best guess
 
 
 def client_in(networks: Sequence[Network], scope: Scope) -> bool:
@@ -27,7 +88,8 @@ def client_in(networks: Sequence[Network], scope: Scope) -> bool:
 class NetworkAllowList:
     """Refuses clients outside the listener's ``allow_networks`` (when any are configured).
 
-    The peer address of the TCP connection is used; forwarded-for headers are not trusted.
+    The client address is the TCP peer's, or the forwarded one from a trusted proxy
+    (``ForwardedFor`` runs first).
     """
 
     def __init__(self, app: ASGIApp, networks: Sequence[Network]) -> None:

@@ -246,3 +246,39 @@ def preflight_headers(origin: str) -> dict[str, str]:
         "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "authorization",
     }
+
+
+def expiry_of(issued: dict[str, str]) -> datetime:
+    return datetime.fromisoformat(issued["ExpirationDate"].replace("Z", "+00:00"))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_content_token_is_short_and_never_outlives_the_customer_jwt(
+    viewer: httpx.AsyncClient, tenant: Tenant, issuer: CustomerIssuer
+) -> None:
+    url = tenant.url("/videos/lobby/listContentToken")
+    hour_jwt, minute_jwt = issuer.token(tenant.aud(), lifetime=3600), issuer.token(tenant.aud(), lifetime=90)
+
+    long_asked = (await viewer.post(url, headers=bearer(hour_jwt))).json()
+    short_asked = (await viewer.post(url, headers=bearer(minute_jwt))).json()
+
+    assert expiry_of(long_asked) - datetime.now(UTC) <= timedelta(minutes=10)  # the default lifetime
+    jwt_expiry = datetime.fromtimestamp(issuer.claims(tenant.aud(), 90)["exp"], UTC)
+    assert expiry_of(short_asked) <= jwt_expiry + timedelta(seconds=1)
+    assert expiry_of(short_asked) - datetime.now(UTC) <= timedelta(seconds=90)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_customer_jwt_that_never_expires_is_refused(
+    viewer: httpx.AsyncClient, tenant: Tenant, issuer: CustomerIssuer
+) -> None:
+    forever = issuer.token(tenant.aud(), lifetime=10**30)
+    day_and_a_bit = issuer.token(tenant.aud(), lifetime=24 * 3600 + 120)
+
+    for token in (forever, day_and_a_bit):
+        arm_error(await viewer.get(tenant.url("/videos/lobby"), headers=bearer(token)), 401, "InvalidToken")
+    assert (
+        await viewer.get(
+            tenant.url("/videos/lobby"), headers=bearer(issuer.token(tenant.aud(), lifetime=3600))
+        )
+    ).status_code == 200

@@ -28,6 +28,7 @@ from azure.mgmt.videoanalyzer import VideoAnalyzer
 from azure.mgmt.videoanalyzer import models as m
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ova.cloud.settings import ContentTokenSettings
 from support.cloud_process import CloudProcess
 from support.postgres import PostgresServer
 from support.tls import TlsFiles, legacy_client_context, legacy_server_handshake, write_tls_files
@@ -388,7 +389,8 @@ def test_video_life_cycle(sdk: VideoAnalyzer, server: CloudProcess, account: str
 
     token = videos.list_content_token(GROUP, account, "lobby-cam")
     assert token.token and token.token.count(".") == 2
-    assert timedelta(minutes=50) < token.expiration_date - datetime.now(UTC) <= timedelta(hours=1)
+    lifetime = timedelta(seconds=ContentTokenSettings().lifetime_seconds)
+    assert lifetime - timedelta(minutes=2) < token.expiration_date - datetime.now(UTC) <= lifetime
 
     assert_deletes(videos, account, "lobby-cam")
 

@@ -387,7 +387,11 @@ TIME_CASES: dict[str, tuple[dict[str, object], bool]] = {
     "exp-string": ({"exp": str(T + 3600)}, False),
     "exp-bool": ({"exp": True}, False),
     "exp-null": ({"exp": None}, False),
-    "exp-huge-int": ({"exp": 10**30}, True),
+    "exp-huge-int": ({"exp": 10**30}, False),  # lifetime cap (issue 7): never-expiring tokens
+    "lifetime-at-cap": ({"iat": MISSING, "exp": T + 24 * 3600}, True),
+    "lifetime-past-cap": ({"iat": MISSING, "exp": T + 24 * 3600 + 1}, False),
+    "lifetime-from-iat-at-cap": ({"iat": T - 3600, "exp": T + 23 * 3600}, True),
+    "lifetime-from-iat-past-cap": ({"iat": T - 3600, "exp": T + 23 * 3600 + 1}, False),
     "nbf-now": ({"nbf": T}, True),
     "nbf-inside-leeway": ({"nbf": T + 60}, True),
     "nbf-future": ({"nbf": T + 61}, False),

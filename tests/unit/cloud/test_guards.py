@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from ova.cloud.guards import BodyLimit, NetworkAllowList, client_in
+from ova.cloud.guards import BodyLimit, NetworkAllowList, client_in, front_door, serves_metrics
 from ova.cloud.runtime import Cloud, build
 from ova.cloud.settings import CloudSettings, ListenerSettings
 
@@ -197,3 +197,92 @@ async def test_the_management_api_answers_413_to_an_oversized_streamed_body(guar
         declared = await client.put(ACCOUNT, content=b"x" * (LIMIT + 1))
     assert_envelope(streamed, 413, "RequestEntityTooLarge")
     assert_envelope(declared, 413, "RequestEntityTooLarge")
+
+
+# --- trusted proxies and /metrics exposure (issue 7) ----------------------------------------------
+
+
+class ClientAddress:
+    """An app that answers with the client address it was given."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": (client[0] if client else "-").encode()})
+
+
+PROXIES = [ip_network("10.0.0.0/8"), ip_network("fd00::/8")]
+FORWARDED_CASES = {
+    "one proxy": ("10.0.0.1", ["203.0.113.7"], "203.0.113.7"),
+    "rightmost untrusted hop, not the client's claim": (
+        "10.0.0.1",
+        ["198.51.100.1, 203.0.113.7, 10.0.0.2"],
+        "203.0.113.7",
+    ),
+    "headers joined in order": ("10.0.0.1", ["198.51.100.1", "203.0.113.7"], "203.0.113.7"),
+    "untrusted peer: header ignored": ("192.0.2.1", ["203.0.113.7"], "192.0.2.1"),
+    "malformed hop: the peer stays": ("10.0.0.1", ["203.0.113.7, not-an-ip"], "10.0.0.1"),
+    "only proxies: the furthest": ("10.0.0.1", ["10.0.0.3, 10.0.0.2"], "10.0.0.3"),
+    "no header": ("10.0.0.1", [], "10.0.0.1"),
+    "ipv6": ("fd00::1", ["2001:db8::5"], "2001:db8::5"),
+}
+
+
+@pytest.mark.parametrize(("peer", "headers", "client"), FORWARDED_CASES.values(), ids=FORWARDED_CASES.keys())
+async def test_the_forwarded_address_counts_only_from_trusted_proxies(
+    peer: str, headers: list[str], client: str
+) -> None:
+    app = front_door(ClientAddress(), PROXIES)
+    async with client_for(app, peer) as http:
+        response = await http.get("/", headers=[("X-Forwarded-For", value) for value in headers])
+    assert response.text == client
+
+
+async def test_without_trusted_proxies_the_header_is_ignored() -> None:
+    async with client_for(front_door(ClientAddress(), []), "10.0.0.1") as http:
+        response = await http.get("/", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.text == "10.0.0.1"
+
+
+async def test_a_forwarded_address_meets_the_listener_allow_list(tmp_path: Path) -> None:
+    listener = ListenerSettings(allow_networks=[ip_network("203.0.113.0/24")])
+    settings = CloudSettings(data_dir=tmp_path / "data", listeners=[listener], trusted_proxies=PROXIES)
+    cloud = await build(settings)
+    try:
+        _, app = cloud.listeners[0]
+        async with client_for(app, "10.0.0.1") as http:
+            allowed = await http.get("/openapi/client.json", headers={"X-Forwarded-For": "203.0.113.7"})
+            refused = await http.get("/openapi/client.json", headers={"X-Forwarded-For": "198.51.100.1"})
+    finally:
+        await cloud.close()
+    assert allowed.status_code == 200
+    assert_envelope(refused, 403, "NetworkAccessDenied")
+
+
+METRICS_LISTENERS = {
+    "loopback": (ListenerSettings(host="127.0.0.1"), True),
+    "ipv6-loopback": (ListenerSettings(host="::1", families=[]), True),
+    "any": (ListenerSettings(host="0.0.0.0", families=[]), False),
+    "public": (ListenerSettings(host="192.0.2.10", families=[]), False),
+    "public-opted-in": (ListenerSettings(host="0.0.0.0", families=[], metrics=True), True),
+    "loopback-opted-out": (ListenerSettings(host="127.0.0.1", families=[], metrics=False), False),
+}
+
+
+async def test_metrics_are_served_only_where_the_listener_says(tmp_path: Path) -> None:
+    listeners = [listener for listener, _ in METRICS_LISTENERS.values()]
+    cloud = await build(CloudSettings(data_dir=tmp_path / "data", listeners=listeners))
+    try:
+        for (name, (listener, served)), (_, app) in zip(
+            METRICS_LISTENERS.items(), cloud.listeners, strict=True
+        ):
+            async with client_for(app) as http:
+                response = await http.get("/metrics")
+            assert serves_metrics(listener) is served, name
+            if served:
+                assert response.status_code == 200, name
+                assert "ova_http_requests" in response.text
+            else:
+                assert_envelope(response, 404, "NotFound")
+    finally:
+        await cloud.close()

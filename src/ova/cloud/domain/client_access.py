@@ -11,11 +11,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ova.auth.customer_jwt import AccessPolicySet
+from ova.auth.customer_jwt import MAX_LIFETIME, AccessPolicySet
 from ova.cloud.db.models import ResourceRow
 from ova.common.errors import TooManyRequests
 
@@ -36,8 +37,13 @@ class _Cached:
 
 
 class PolicyCache:
-    def __init__(self, ttl_seconds: float, monotonic: Monotonic = time.monotonic) -> None:
-        self._ttl, self._monotonic = ttl_seconds, monotonic
+    def __init__(
+        self,
+        ttl_seconds: float,
+        monotonic: Monotonic = time.monotonic,
+        max_lifetime: timedelta = MAX_LIFETIME,
+    ) -> None:
+        self._ttl, self._monotonic, self._max_lifetime = ttl_seconds, monotonic, max_lifetime
         self._entries: OrderedDict[str, _Cached] = OrderedDict()
 
     async def policies(self, session: AsyncSession, account_id: str) -> AccessPolicySet:
@@ -50,7 +56,10 @@ class PolicyCache:
             ResourceRow.account_id == account_id, ResourceRow.kind == "accessPolicies"
         )
         rows = (await session.execute(statement)).all()
-        policies = AccessPolicySet((name, document.get("properties", {})) for name, document in rows)
+        policies = AccessPolicySet(
+            ((name, document.get("properties", {})) for name, document in rows),
+            max_lifetime=self._max_lifetime,
+        )
         self._entries[account_id] = _Cached(loaded_at=now, policies=policies)
         self._entries.move_to_end(account_id)
         while len(self._entries) > MAX_CACHED_ACCOUNTS:
@@ -71,11 +80,18 @@ class RateLimiter:
         current, used = self._windows.get(key, (window, 0))
         return now, window, used if current == window else 0
 
+    def retry_after(self, key: str) -> int | None:
+        """Seconds until ``key`` may go on when it has used up this window, else None."""
+        now, window, used = self._used(key)
+        if used < self._limit:
+            return None
+        return max(1, int((window + 1) * self._window - now + 0.999))
+
     def check(self, key: str) -> None:
         """Raise ``RateLimited`` when ``key`` has used up this window, without counting."""
-        now, window, used = self._used(key)
-        if used >= self._limit:
-            raise RateLimited(retry_after=max(1, int((window + 1) * self._window - now + 0.999)))
+        retry_after = self.retry_after(key)
+        if retry_after is not None:
+            raise RateLimited(retry_after=retry_after)
 
     def record(self, key: str) -> None:
         """Count one request of ``key``."""

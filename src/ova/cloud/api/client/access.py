@@ -1,4 +1,11 @@
-"""Admission to the client family: account, network, rate limit, then the customer JWT."""
+"""Admission to the client family: the customer JWT (throttled per client), network, rate limit.
+
+Refused tokens are counted per client address and throttled by ``CredentialThrottle``: a
+client past its budget is answered 429, except that a well-formed token seen valid recently
+(or one within the family's check budget) is still checked and, when valid, served. So an
+address that many viewers share (a load balancer, a NAT) cannot be locked out by one of
+them sending bad tokens. Admitted requests are counted per account.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +22,10 @@ from ova.cloud.db.models import AccountRow
 from ova.cloud.domain import network_access
 from ova.cloud.domain.arm import Principal
 from ova.cloud.domain.client_access import PolicyCache, RateLimiter
+from ova.cloud.domain.credential_throttle import CredentialThrottle
 from ova.cloud.domain.resources import KindContext
 from ova.cloud.domain.services import CloudServices
-from ova.common.errors import Forbidden, Unauthenticated, ValidationFailed
+from ova.common.errors import ValidationFailed
 
 ACCOUNT_KEY = re.compile(r"^[0-9a-f]{32}$")
 SUPPORTED_API_VERSIONS = {"2021-11-01-preview", "2021-05-01-preview"}
@@ -28,15 +36,14 @@ class ClientGate:
     policies: PolicyCache
     limiter: RateLimiter
     """Per account: admitted requests only, so strangers cannot use up an account's quota."""
-    failures: RateLimiter
+    throttle: CredentialThrottle
     """Per client address: refused tokens, so guessing is throttled before any cryptography."""
 
 
 def bearer(request: Request) -> str:
+    """The bearer credential, or "" when there is none (refused when checked)."""
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
-        raise InvalidToken
-    return credential.strip()
+    return credential.strip() if scheme.lower() == "bearer" else ""
 
 
 async def load_account(session: AsyncSession, account_key: str) -> AccountRow:
@@ -60,9 +67,8 @@ async def admit(
     services: CloudServices = request.app.state.services
     gate: ClientGate = request.app.state.gate
     client_host = request.client.host if request.client else None
-    address = client_host or "unknown"
-    gate.failures.check(address)
-    try:
+    token = bearer(request)
+    with gate.throttle.guard(client_host or "unknown", token):
         account = await load_account(session, account_key)
         network_access.check(
             account.document,
@@ -72,10 +78,9 @@ async def admit(
         )
         policies = await gate.policies.policies(session, account.id)
         url = f"{services.urls.client_api(account_key)}{resource_path}"
-        grant = policies.evaluate(bearer(request), url, services.clock.now())
-    except (Unauthenticated, Forbidden):
-        gate.failures.record(address)
-        raise
+        if not token:
+            raise InvalidToken
+        grant = policies.evaluate(token, url, services.clock.now())
     gate.limiter.hit(account.id)
     version = request.query_params.get("api-version")
     if version is not None and version not in SUPPORTED_API_VERSIONS:

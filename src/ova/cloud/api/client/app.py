@@ -7,17 +7,20 @@ that one of the account's access policies must accept; with no policy, all is de
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
+from ova.auth import customer_jwt
 from ova.cloud.api import arm_errors
 from ova.cloud.api.client.access import ClientGate, admit
 from ova.cloud.api.paging import next_link, page_of
 from ova.cloud.api.token_response import token_response
 from ova.cloud.domain import resources
 from ova.cloud.domain.client_access import PolicyCache, RateLimiter
+from ova.cloud.domain.credential_throttle import CredentialThrottle
 from ova.cloud.domain.kinds import videos
 from ova.cloud.domain.services import CloudServices
 
@@ -37,9 +40,16 @@ def create_app(services: CloudServices) -> FastAPI:
     )
     app.state.services = services
     app.state.gate = ClientGate(
-        policies=PolicyCache(settings.policy_cache_seconds),
+        policies=PolicyCache(
+            settings.policy_cache_seconds, max_lifetime=timedelta(seconds=settings.max_token_lifetime_seconds)
+        ),
         limiter=RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_seconds),
-        failures=RateLimiter(settings.failed_requests_per_address, settings.rate_limit_window_seconds),
+        throttle=CredentialThrottle.build(
+            settings.failed_requests_per_address,
+            settings.rate_limit_window_seconds,
+            services.settings.credential_throttle,
+            customer_jwt.well_formed,
+        ),
     )
     arm_errors.install(app)
     allow_cors(app, settings.cors_origins)
@@ -88,7 +98,7 @@ async def get_video(request: Request, account_key: str, name: str) -> Any:
 async def list_content_token(request: Request, account_key: str, name: str) -> Any:
     """Both casings: ARM's token/expirationDate and the original player's Token/ExpirationDate."""
     async with request.app.state.services.sessions.begin() as session:
-        ctx, _ = await admit(request, session, account_key, f"/videos/{name}")
-        issued = await videos.list_content_token(ctx, name)
+        ctx, grant = await admit(request, session, account_key, f"/videos/{name}")
+        issued = await videos.list_content_token(ctx, name, not_after=grant.expires_at)
     body = {**issued, "Token": issued["token"], "ExpirationDate": issued["expirationDate"]}
     return token_response(body)

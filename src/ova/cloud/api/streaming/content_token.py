@@ -9,6 +9,11 @@ Segment requests are the hot path: ``authorise_cached`` checks the token in memo
 remembers for a few seconds that a video exists and what its account allows, so a player
 fetching segments costs no database query. A deleted video stops playing within that time,
 as policy changes do on the client family.
+
+Refused content tokens are throttled per client address (``CredentialThrottle``: 401 up to
+``credential_throttle.failures_per_client`` per window, then 429 with ``Retry-After``); a
+token seen valid recently still plays, so one bad viewer behind a shared address cannot
+stop the others.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ova.auth.service_tokens import CONTENT, InvalidServiceToken
 from ova.cloud.db.models import AccountRow, ResourceRow
 from ova.cloud.domain import network_access
+from ova.cloud.domain.credential_throttle import CredentialThrottle
 from ova.cloud.domain.services import CloudServices
 from ova.common.errors import Forbidden
 
@@ -46,14 +52,33 @@ def presented(request: Request) -> str:
     raise InvalidServiceToken("A content token is required.")
 
 
+def granted_claims(request: Request, account_key: str, video_id: str) -> dict[str, Any]:
+    """The claims of the presented content token when it is for this video (401/403/429 otherwise)."""
+    services: CloudServices = request.app.state.services
+    try:
+        token = presented(request)
+    except InvalidServiceToken:
+        token = ""
+    client = request.client.host if request.client else "unknown"
+    with content_throttle(request).guard(client, token):
+        claims = services.tokens.verify(CONTENT, presented(request), services.clock.now())
+        if claims.get("acct") != account_key or claims.get("sub") != video_id:
+            raise Forbidden("The content token is not valid for this video.")
+    return claims
+
+
+def content_throttle(request: Request) -> CredentialThrottle:
+    """The streaming family's throttle of refused content tokens."""
+    settings = request.app.state.services.settings.credential_throttle
+    return CredentialThrottle.shared(request.app.state, "content_throttle", settings)
+
+
 async def authorised_video(
     request: Request, session: AsyncSession, account_key: str, video_id: str
 ) -> ResourceRow:
     """The video a valid content token grants, or 401/403."""
     services: CloudServices = request.app.state.services
-    claims = services.tokens.verify(CONTENT, presented(request), services.clock.now())
-    if claims.get("acct") != account_key or claims.get("sub") != video_id:
-        raise Forbidden("The content token is not valid for this video.")
+    granted_claims(request, account_key, video_id)
     row = await video_by_id(session, video_id)
     if row is None or row.account_id.replace("-", "") != account_key:
         raise Forbidden("The content token is not valid for this video.")
@@ -112,9 +137,7 @@ class GrantCache:
 async def authorise_cached(request: Request, account_key: str, video_id: str) -> str:
     """The video's row id when the content token grants it (401/403 otherwise), mostly from memory."""
     services: CloudServices = request.app.state.services
-    claims = services.tokens.verify(CONTENT, presented(request), services.clock.now())
-    if claims.get("acct") != account_key or claims.get("sub") != video_id:
-        raise Forbidden("The content token is not valid for this video.")
+    granted_claims(request, account_key, video_id)
     cache: GrantCache = request.app.state.grants
     grant = await cache.lookup(services, video_id)
     if grant is None or grant.account_key != account_key:
