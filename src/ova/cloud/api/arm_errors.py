@@ -2,7 +2,7 @@
 
 Used by the families that keep Video Analyzer's ARM shapes (management, client). Nothing
 but the envelope leaves: unexpected exceptions become a bare 500 with a correlation id,
-and the traceback goes to the log only.
+and the traceback goes to the log only, once (with secrets masked, by ``ova.common.logging``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ova.common.errors import OvaError
+from ova.common.logging import mark_logged
 
 log = logging.getLogger("ova.cloud.errors")
 
@@ -78,6 +79,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     correlation = uuid.uuid4().hex
     log.error("unexpected error %s: %s", correlation, type(exc).__name__, exc_info=exc)
+    mark_logged(exc)  # once: the server does not print it again
     return envelope(500, "InternalServerError", f"An internal error occurred. Correlation id: {correlation}.")
 
 

@@ -8,7 +8,8 @@ this service, so it is not in the path):
                                                         the server from the file (``pathsend`` where the
                                                         server has it)
 ``PUT /{container}/{blob}``              ``c`` or ``w`` create-only Put Blob → 201; the same bytes again
-                                                        → 201, other bytes → 409 BlobAlreadyExists
+                                                        → 201, other bytes → 409 BlobAlreadyExists;
+                                                        a type outside the archive's → 415
 ``DELETE /{container}/{blob}``           ``d``          → 202
 ``GET /{container}?restype=container``   ``l``, sr=c    List Blobs as ``EnumerationResults`` XML
 ``&comp=list``
@@ -16,8 +17,10 @@ this service, so it is not in the path):
 
 The path is decoded once (by the server) and both names are checked by ``ova.storage.names``
 before anything else, so ``..``, ``%2e%2e``, ``%252e``, ``\\``, ``//`` and NUL are refused
-(400) and no request reaches outside the store's root. Errors are Azure's XML (see
-``errors``). Nothing here logs a URL or a query string.
+(400) and no request reaches outside the store's root. Blobs are stored and served only with
+the archive's media types (``ova.storage.media_types``): anything else is refused at upload
+and, if found in the store, served as an ``application/octet-stream`` attachment. Errors are
+Azure's XML (see ``errors``). Nothing here logs a URL or a query string.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ova.cloud.api.storage import errors, listing, upload
 from ova.common.clock import Clock
-from ova.storage import names
+from ova.storage import media_types, names
 from ova.storage.blob_store import BlobInfo
 from ova.storage.errors import BlobNotFound
 from ova.storage.filesystem import FilesystemBlobStore
@@ -101,15 +104,20 @@ async def get_blob(request: Request, container: str, blob: str) -> Response:
     family = _family(request)
     family.authorise(request, container, blob, Operation.READ)
     path, info = await family.store.local_file(container, blob)
-    return FileResponse(path, media_type=info.content_type, headers=blob_headers(info))
+    media_type, attachment = media_types.served_type(info.content_type)
+    headers = blob_headers(info)
+    if attachment:
+        headers["Content-Disposition"] = "attachment"
+    return FileResponse(path, media_type=media_type, headers=headers)
 
 
 async def put_blob(request: Request, container: str, blob: str) -> Response:
     family = _family(request)
     family.authorise(request, container, blob, Operation.CREATE)
+    media_type = upload.content_type(request)  # refused before the body is read
     data = await upload.read_body(request, family.max_blob_bytes)
     upload.check_headers(request, data)
-    info = await family.store.put(container, blob, data, upload.content_type(request))
+    info = await family.store.put(container, blob, data, media_type)
     return Response(status_code=201, headers=blob_headers(info))
 
 

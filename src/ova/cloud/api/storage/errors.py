@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ova.common.errors import OvaError
-from ova.common.logging import redact
+from ova.common.logging import mark_logged, redact
 
 log = logging.getLogger("ova.cloud.storage")
 
@@ -40,6 +40,13 @@ class RequestBodyTooLarge(OvaError):
 class InvalidHeaderValue(OvaError):
     status = 400
     default_code = "InvalidHeaderValue"
+
+
+class UnsupportedMediaType(OvaError):
+    """An upload's content type is not one of the archive's media types."""
+
+    status = 415
+    default_code = "UnsupportedMediaType"
 
 
 def xml_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -70,6 +77,7 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
     correlation = uuid.uuid4().hex
     trace = redact("".join(traceback.format_exception(exc)))  # an exception may quote a signed URL
     log.error("unexpected storage error %s: %s\n%s", correlation, type(exc).__name__, trace)
+    mark_logged(exc)  # once: the server does not print it again
     return xml_error(500, "InternalError", f"An internal error occurred. Correlation id: {correlation}.")
 
 

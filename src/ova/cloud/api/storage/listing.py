@@ -35,7 +35,11 @@ class ListQuery:
                 "Listing with a delimiter is not supported.", code="UnsupportedQueryParameter"
             )
         raw_max = query.get("maxresults", str(MAX_RESULTS))
-        if not raw_max.isdigit() or not 1 <= int(raw_max) <= MAX_RESULTS:
+        # ASCII digits, and few of them, before int(): "²".isdigit() holds, and int() of
+        # thousands of digits raises instead of answering.
+        if not (len(raw_max) <= 4 and raw_max.isascii() and raw_max.isdigit()) or not (
+            1 <= int(raw_max) <= MAX_RESULTS
+        ):
             raise ValidationFailed(
                 f"maxresults must be 1-{MAX_RESULTS}.", code="OutOfRangeQueryParameterValue"
             )

@@ -8,14 +8,16 @@ import hashlib
 
 from starlette.requests import Request
 
-from ova.cloud.api.storage.errors import InvalidHeaderValue, RequestBodyTooLarge
-from ova.storage.blob_store import DEFAULT_CONTENT_TYPE
+from ova.cloud.api.storage.errors import InvalidHeaderValue, RequestBodyTooLarge, UnsupportedMediaType
+from ova.storage import media_types
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body; RequestBodyTooLarge past ``limit`` bytes, declared or streamed."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and not (
+        len(declared) <= 19 and declared.isascii() and declared.isdigit() and int(declared) <= limit
+    ):
         raise RequestBodyTooLarge(f"Blob uploads are limited to {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
@@ -28,12 +30,14 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def content_type(request: Request) -> str:
-    """``x-ms-blob-content-type`` (what the Azure SDK sends), else ``Content-Type``."""
-    return (
-        request.headers.get("x-ms-blob-content-type")
-        or request.headers.get("content-type")
-        or DEFAULT_CONTENT_TYPE
-    )
+    """``x-ms-blob-content-type`` (what the Azure SDK sends), else ``Content-Type``, when it is
+    one of the archive's media types (``ova.storage.media_types``); UnsupportedMediaType otherwise."""
+    declared = request.headers.get("x-ms-blob-content-type") or request.headers.get("content-type")
+    stored = media_types.stored_type(declared)
+    if stored is None:
+        allowed = ", ".join(sorted(media_types.ARCHIVE_MEDIA_TYPES))
+        raise UnsupportedMediaType(f"Blobs here hold archive media only: {allowed}.")
+    return stored
 
 
 def check_headers(request: Request, data: bytes) -> None:
