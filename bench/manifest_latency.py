@@ -12,7 +12,8 @@ carries it), it times ``--requests`` requests of:
 
 - ``manifest(format=m3u8-cmaf,...)`` and ``manifest(format=mpd-time-cmaf,...)`` over random
   24-h and 1-h windows inside the index;
-- ``availableMedia?precision=day`` over 31 days (the longest span allowed).
+- ``availableMedia?precision=day`` over 31 days (the longest span allowed), answered from the
+  per-day coverage table (``domain/coverage.py``, rebuilt after the bulk load).
 
 Each 24-h case is also split into its parts, timed on their own on the same windows: the
 index queries alone (``newest_end_ms`` + ``window`` + ``inits``, one session) and the
@@ -23,7 +24,8 @@ Every case runs with three variants of the code, interleaved case by case in one
 
 - ``previous``: the index queries and ``EXT-X-PROGRAM-DATE-TIME`` formatting as they were
   before this benchmark (ORM rows for the window, ``max(start + duration)`` over the whole
-  video for the newest end, ``datetime`` per segment), patched in;
+  video for the newest end, ``datetime`` per segment, and availableMedia's days computed from
+  every segment of the span instead of the coverage table), patched in;
 - ``current``: the source tree;
 - ``frozen``: the source tree after ``gc.collect(); gc.freeze()``, so that the cyclic garbage
   collector's full collections no longer walk the ~150,000 objects alive after start-up.
@@ -62,7 +64,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ova.cloud.api.streaming import archive
 from ova.cloud.db.models import InitSegmentRow, SegmentRow
-from ova.cloud.domain import accounts, segment_index
+from ova.cloud.domain import accounts, available_media, coverage, segment_index
 from ova.cloud.domain.arm import AccountScope, Principal
 from ova.cloud.domain.kinds import videos
 from ova.cloud.domain.resources import KindContext, put
@@ -70,7 +72,7 @@ from ova.cloud.runtime import Cloud, build
 from ova.cloud.settings import CloudSettings
 from ova.media.dash import mpd
 from ova.media.hls import playlist
-from ova.media.timeline import TimelineSegment, runs
+from ova.media.timeline import TimelineSegment, is_boundary, runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -104,13 +106,18 @@ def in_gap(start_ms: int) -> bool:
 
 
 def segment_rows(video_id: str, now: datetime) -> list[dict[str, Any]]:
-    rows, previous_missing = [], False
+    rows: list[dict[str, Any]] = []
+    previous_missing = False
     for index in range(DAYS * DAY_MS // SEGMENT_MS):
         start = ORIGIN_MS + index * SEGMENT_MS
         if in_gap(start):
             previous_missing = True
             continue
         config = "b" * 64 if start >= CODEC_CHANGE_MS else "a" * 64
+        last = rows[-1] if rows else None
+        boundary = last is not None and is_boundary(
+            last["start_ms"] + SEGMENT_MS, last["config_hash"], start, config, previous_missing
+        )
         rows.append(
             dict(
                 video_id=video_id,
@@ -123,6 +130,9 @@ def segment_rows(video_id: str, now: datetime) -> list[dict[str, Any]]:
                 config_hash=config,
                 gap_before=previous_missing,
                 created_at=now,
+                ordinal=len(rows),
+                discontinuity=(last["discontinuity"] + int(boundary)) if last else 0,
+                run_start_ms=last["run_start_ms"] if last and not boundary else start,
             )
         )
         previous_missing = False
@@ -154,6 +164,7 @@ async def deploy(database_url: str | None, data_dir: Path) -> Deployment:
             await session.execute(insert(InitSegmentRow), [init])
         for offset in range(0, len(rows), 5000):
             await session.execute(insert(SegmentRow), rows[offset : offset + 5000])
+        await coverage.rebuild(session, video_id)  # what add_segment keeps, one segment at a time
     if database_url is not None and database_url.startswith("postgresql"):
         async with services.sessions.begin() as session:  # what autovacuum does soon after a bulk load
             await session.execute(text("ANALYZE segments"))
@@ -254,6 +265,9 @@ def render(fmt: str, stored: list[Any], inits: dict[str, Any], suffix: str) -> s
             s.duration_ms,
             s.config_hash,
             s.gap_before,
+            s.ordinal,
+            s.discontinuity,
+            s.run_start_ms,
         )
         for s in stored
         if s.config_hash in inits
@@ -305,6 +319,18 @@ async def previous_newest_end_ms(session: AsyncSession, video_id: str) -> int | 
     return int(value) if value is not None else None
 
 
+async def previous_days_with_media(
+    session: AsyncSession, video_id: str, start_ms: int, end_ms: int
+) -> list[int]:
+    """``coverage.days_with_media`` before the coverage table: every segment of the span read."""
+    segments = await segment_index.window(session, video_id, start_ms, end_ms)
+    days: set[int] = set()
+    for first, last in available_media.continuous(segments):
+        first, last = max(first, start_ms), min(last, end_ms)
+        days.update(range(first // DAY_MS * DAY_MS, (last - 1) // DAY_MS * DAY_MS + 1, DAY_MS))
+    return sorted(days)
+
+
 def previous_program_date_time(epoch_ms: int) -> str:
     """``playlist.program_date_time`` before this benchmark: through ``datetime`` per segment."""
     moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
@@ -317,10 +343,12 @@ def implementation(variant: str) -> Iterator[None]:
     tree) or "frozen" (the source tree, with every object alive after start-up moved out of the
     garbage collector's sight by ``gc.freeze()``, as a server could do once it is built)."""
     saved = segment_index.window, segment_index.newest_end_ms, playlist.program_date_time
+    saved_days = coverage.days_with_media
     if variant == "previous":
         segment_index.window = previous_window
         segment_index.newest_end_ms = previous_newest_end_ms
         playlist.program_date_time = previous_program_date_time
+        coverage.days_with_media = previous_days_with_media
     if variant == "frozen":
         gc.collect()
         gc.freeze()
@@ -328,6 +356,7 @@ def implementation(variant: str) -> Iterator[None]:
         yield
     finally:
         segment_index.window, segment_index.newest_end_ms, playlist.program_date_time = saved
+        coverage.days_with_media = saved_days
         gc.unfreeze()
 
 

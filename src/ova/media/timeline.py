@@ -19,6 +19,12 @@ class TimelineSegment:
     duration_ms: int
     config_hash: str
     gap_before: bool = False
+    # Stable per video (kept in the segment index): the HLS media sequence number, the count of
+    # run boundaries before the segment (HLS discontinuity sequence, DASH Period id) and the
+    # start of its run (a DASH Period's start, wherever the window cuts the run).
+    ordinal: int = 0
+    discontinuity: int = 0
+    run_start_ms: int | None = None
 
     @property
     def end_ms(self) -> int:
@@ -70,8 +76,13 @@ def runs(segments: Sequence[TimelineSegment], tracks: dict[str, Track]) -> list[
 
 
 def starts_new_run(previous: TimelineSegment, segment: TimelineSegment) -> bool:
-    return (
-        segment.gap_before
-        or segment.config_hash != previous.config_hash
-        or abs(segment.start_ms - previous.end_ms) > GAP_TOLERANCE_MS
+    return is_boundary(
+        previous.end_ms, previous.config_hash, segment.start_ms, segment.config_hash, segment.gap_before
     )
+
+
+def is_boundary(
+    previous_end_ms: int, previous_config: str, start_ms: int, config: str, gap_before: bool
+) -> bool:
+    """Whether a segment starting at ``start_ms`` begins a new run after one ending at ``previous_end_ms``."""
+    return gap_before or config != previous_config or abs(start_ms - previous_end_ms) > GAP_TOLERANCE_MS

@@ -74,7 +74,9 @@ class Recording:
     record_log: str
     record_exit: int | None
     live: dict[str, str]
-    """The pipeline video's no-range manifests while it was recording."""
+    """The no-range manifests while recording: the pipeline video's, and the ``ova record`` one's."""
+    finished: dict[str, str]
+    """The ``ova record`` video's no-range manifests right after the command returned."""
     deactivated: tuple[int, int]
     """When deactivation was asked for and when it was answered (UTC ms)."""
     pipeline_state: str
@@ -155,6 +157,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
                 parking = wait_for_media(arm, http, "parking")
                 live = {"hls": http.get(parking.manifest()).text}
                 live["dash"] = http.get(parking.manifest("mpd-time-cmaf")).text
+                live["lobby"] = http.get(wait_for_media(arm, http, "lobby").manifest()).text
                 time.sleep(max(0.0, started + OUTAGE_AT_S - time.monotonic()))
                 stopped = now_ms()
                 camera.stop()
@@ -163,6 +166,9 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
                 outage = (stopped, now_ms())
                 assert recorder.process is not None
                 exit_code = recorder.process.wait(timeout=RECORD_S + 60)
+                lobby = open_video(arm, "lobby")
+                finished = {"hls": http.get(lobby.manifest()).text}
+                finished["dash"] = http.get(lobby.manifest("mpd-time-cmaf")).text
                 asked = now_ms()
                 ok(arm.post(f"{PIPELINE}/deactivate"))
                 deactivated = (asked, now_ms())
@@ -176,6 +182,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
                 record_log=recorder.log(),
                 record_exit=exit_code,
                 live=live,
+                finished=finished,
                 deactivated=deactivated,
                 pipeline_state=state,
             )
@@ -254,7 +261,7 @@ def test_a_range_straddling_the_outage_has_a_discontinuity_a_new_period_and_deco
     start, end = first[1] - 8000, second[0] + 8000
     playlist = recording.text(video.manifest("m3u8-cmaf", start, end))
     segments = hls_segments(playlist)
-    assert playlist.count("#EXT-X-DISCONTINUITY") == 1 and playlist.count("#EXT-X-MAP:") == 2
+    assert playlist.count("#EXT-X-DISCONTINUITY\n") == 1 and playlist.count("#EXT-X-MAP:") == 2
     after = next(segment for segment in segments if segment.discontinuity)
     assert after.program_date_time == second[0]
     decoded = decode(video.manifest("m3u8-cmaf", start, end))
@@ -369,6 +376,7 @@ def test_the_live_pipeline_played_live_and_flushed_its_last_segment_on_deactivat
 ) -> None:
     live_hls = recording.live["hls"]
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in live_hls and "#EXT-X-ENDLIST" not in live_hls
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in recording.live["lobby"]  # `ova record` holds a lease too
     assert hls_segments(live_hls)
     assert mpd_type(recording.live["dash"]) == "dynamic"
     assert recording.pipeline_state == "Inactive"
@@ -379,13 +387,17 @@ def test_the_live_pipeline_played_live_and_flushed_its_last_segment_on_deactivat
 
 
 def test_once_recording_stops_the_archive_plays_as_video_on_demand(recording: Recording) -> None:
+    # The moment `ova record` returned (its newest media seconds old), and after deactivation.
+    finished = recording.finished["hls"]
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in finished and finished.endswith("#EXT-X-ENDLIST\n"), finished
+    assert mpd_type(recording.finished["dash"]) == "static"
     video = recording.videos["parking"]
-    deadline = time.monotonic() + LIVE_EDGE_S + 10
-    while "#EXT-X-ENDLIST" not in (playlist := recording.text(video.manifest())):
-        assert time.monotonic() < deadline, playlist
-        time.sleep(1)
-    assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist
+    playlist = recording.text(video.manifest())
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and playlist.endswith("#EXT-X-ENDLIST\n")
     assert mpd_type(recording.text(video.manifest("mpd-time-cmaf"))) == "static"
+    started = time.monotonic()
+    (stream,) = probe_streams(recording.videos["lobby"].manifest())  # an open-ended URL: no waiting
+    assert stream["codec_name"] == "h264" and time.monotonic() - started < 20
     decoded = decode(video.manifest())
     first, second = recording.ranges("parking")
     expected = (first[1] - first[0] + second[1] - second[0]) * FPS / 1000

@@ -46,7 +46,7 @@ def test_a_static_mpd_is_well_formed_with_its_duration_and_one_period() -> None:
     representation = period.find("d:AdaptationSet/d:Representation", NS)
     assert representation is not None
     assert representation.attrib == {
-        "id": "v0",
+        "id": f"v{T0}",
         "codecs": "avc1.42C01E",
         "width": "640",
         "height": "360",
@@ -114,3 +114,19 @@ def test_uris_with_any_characters_survive_as_attributes() -> None:
     mpd = parse(render(archive(segment(T0, uri=hostile)), ended=True, now_ms=T0))
     url = mpd.find(".//d:SegmentURL", NS)
     assert url is not None and url.get("media") == hostile
+
+
+def test_a_live_period_keeps_its_id_and_start_while_the_window_slides_within_its_run() -> None:
+    def numbered(start_ms: int) -> TimelineSegment:
+        return TimelineSegment(f"s/{start_ms}.m4s", start_ms, 6000, "a", run_start_ms=T0)
+
+    earlier = parse(render(archive(*map(numbered, (T0, T0 + 6000))), ended=False, now_ms=T0 + 12_000))
+    later = parse(render(archive(*map(numbered, (T0 + 6000, T0 + 12_000))), ended=False, now_ms=T0 + 18_000))
+    for mpd in (earlier, later):
+        (period,) = mpd.findall("d:Period", NS)
+        segment_list = period.find(".//d:SegmentList", NS)
+        assert (period.get("id"), period.get("start")) == (f"p{T0}", "PT0.000S")
+        assert segment_list is not None and segment_list.get("presentationTimeOffset") == str(T0)
+        assert mpd.get("availabilityStartTime") == "2023-11-14T22:13:20.000Z"
+    (period,) = later.findall("d:Period", NS)
+    assert timeline(period)[0]["t"] == str(T0 + 6000)  # the run's first segment left the window

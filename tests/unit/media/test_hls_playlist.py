@@ -39,6 +39,7 @@ def test_a_vod_playlist_has_the_header_every_segment_and_the_end_list() -> None:
         "#EXT-X-VERSION:7",
         "#EXT-X-TARGETDURATION:6",
         "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-DISCONTINUITY-SEQUENCE:0",
         "#EXT-X-INDEPENDENT-SEGMENTS",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         '#EXT-X-MAP:URI="init/a.mp4?token=abc"',
@@ -64,7 +65,16 @@ def test_a_live_playlist_is_an_event_without_an_end_list() -> None:
 def test_the_target_duration_is_the_longest_segment_rounded_up() -> None:
     text = render(archive(segment(T0, 6001), segment(T0 + 6001, 4000)), ended=True)
     assert "#EXT-X-TARGETDURATION:7" in lines(text)
-    assert "#EXT-X-MEDIA-SEQUENCE:42" in lines(render(archive(segment(T0)), ended=True, media_sequence=42))
+
+
+def test_the_sequence_numbers_are_the_first_segments_own() -> None:
+    numbered = [
+        TimelineSegment("s/1.m4s", T0, 6000, "a", ordinal=42, discontinuity=3),
+        TimelineSegment("s/2.m4s", T0 + 20_000, 6000, "a", gap_before=True, ordinal=43, discontinuity=4),
+    ]
+    text = lines(render(archive(*numbered), ended=False))
+    assert "#EXT-X-MEDIA-SEQUENCE:42" in text and "#EXT-X-DISCONTINUITY-SEQUENCE:3" in text
+    assert text.count("#EXT-X-DISCONTINUITY") == 1
 
 
 def test_every_segment_carries_its_wall_clock_start_to_the_millisecond() -> None:
@@ -114,10 +124,10 @@ def test_the_token_suffix_percent_encodes_what_could_break_out_of_a_playlist() -
     track = Track(f"init/a.mp4{suffix}", "avc1.42C01E", 640, 360)
     text = render(runs([segment(T0, suffix=suffix)], {"a": track}), ended=True)
     body = lines(text)
-    assert len(body) == 11  # no line was injected
+    assert len(body) == 12  # no line was injected
     assert body.count("#EXT-X-ENDLIST") == 1 and body[-1] == "#EXT-X-ENDLIST"
-    assert body[6] == f'#EXT-X-MAP:URI="init/a.mp4{suffix}"' and body[6].count('"') == 2
-    assert body[9] == f"segments/{T0}-1.m4s{suffix}"
+    assert body[7] == f'#EXT-X-MAP:URI="init/a.mp4{suffix}"' and body[7].count('"') == 2
+    assert body[10] == f"segments/{T0}-1.m4s{suffix}"
 
 
 def test_a_plain_token_stays_intact_in_every_uri() -> None:

@@ -135,8 +135,54 @@ class SegmentRow(Base):
     config_hash: Mapped[str] = mapped_column(String(64))
     gap_before: Mapped[bool]
     created_at: Mapped[datetime]
+    # Stable numbers for players (assigned on insert from the newest segment before it): the
+    # segment's place in the video (HLS media sequence number), how many run boundaries lie
+    # before it (HLS discontinuity sequence, DASH Period id) and where its run began.
+    ordinal: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discontinuity: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    run_start_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (
         UniqueConstraint("video_id", "start_ms", "sequence", name="uq_segments_position"),
         Index("ix_segments_video_start", "video_id", "start_ms"),
     )
+
+
+class SegmentDayRow(Base):
+    """Per-day coverage of a video's index (UTC days a segment touches), kept with every insert
+    and retention delete so day, month and year navigation never reads the segments."""
+
+    __tablename__ = "segment_days"
+
+    video_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True)
+    day_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    first_start_ms: Mapped[int] = mapped_column(BigInteger)
+    last_end_ms: Mapped[int] = mapped_column(BigInteger)
+    segment_count: Mapped[int] = mapped_column(BigInteger)
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
+
+
+class RecordingLeaseRow(Base):
+    """A recorder writing into a video holds this lease and renews it; the video is in use (and
+    its open-ended manifests are live) only while the lease has not expired."""
+
+    __tablename__ = "recording_leases"
+
+    video_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class BlobTombstoneRow(Base):
+    """A blob whose index row is already gone and which is deleted next (retention): written in
+    the transaction that deletes the row, removed once the blob is, so a crash leaks nothing."""
+
+    __tablename__ = "blob_tombstones"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    container: Mapped[str] = mapped_column(String(128))
+    blob_name: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime]

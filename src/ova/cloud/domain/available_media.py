@@ -3,6 +3,9 @@
 As the original: values are ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or full ISO 8601 with
 milliseconds and ``Z``, all UTC; spans are capped (month ≤ 12 months, day ≤ 31 days,
 full ≤ 25 h) and start/end are optional only for ``year``. Gaps split the ranges.
+
+Full precision reads the segments of the window; year, month and day precision read only the
+per-day coverage (``coverage``), a row per day with media, whatever the span.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ova.cloud.domain import segment_index
+from ova.cloud.domain import coverage, segment_index
 from ova.cloud.domain.segment_index import StoredSegment
 from ova.common.errors import ValidationFailed
 from ova.media.timeline import GAP_TOLERANCE_MS
@@ -139,8 +142,10 @@ async def available_media(
 ) -> dict[str, list[dict[str, str]]]:
     start_ms = int(max(query.start, FAR_PAST).timestamp() * 1000)
     end_ms = int(min(query.end, FAR_FUTURE).timestamp() * 1000)
+    if query.precision != "full":
+        days = await coverage.days_with_media(session, video_id, start_ms, end_ms)
+        touched = ((max(day, start_ms), min(day + coverage.DAY_MS, end_ms)) for day in days)
+        return {"timeRanges": periods(touched, query.precision)}
     segments = await segment_index.window(session, video_id, start_ms, end_ms)
     spans = ((max(a, start_ms), min(b, end_ms)) for a, b in continuous(segments))
-    if query.precision == "full":
-        return {"timeRanges": [{"start": iso_ms(a), "end": iso_ms(b)} for a, b in spans]}
-    return {"timeRanges": periods(spans, query.precision)}
+    return {"timeRanges": [{"start": iso_ms(a), "end": iso_ms(b)} for a, b in spans]}

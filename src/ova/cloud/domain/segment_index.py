@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -12,6 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ova.cloud.db.models import InitSegmentRow, ResourceRow, SegmentRow
+from ova.cloud.domain import coverage
+from ova.media.timeline import is_boundary
 
 # Segments are at most five minutes long (the original's PT5M); a window query looks back this
 # far before its start so the range query stays on the (video, start) index.
@@ -28,6 +30,9 @@ SEGMENT_COLUMNS = (
     SegmentRow.sha256,
     SegmentRow.config_hash,
     SegmentRow.gap_before,
+    SegmentRow.ordinal,
+    SegmentRow.discontinuity,
+    SegmentRow.run_start_ms,
 )
 
 
@@ -51,6 +56,10 @@ class StoredSegment:
     sha256: str
     config_hash: str
     gap_before: bool
+    # Assigned by the index on insert (see ``numbered``); not part of what was recorded.
+    ordinal: int = field(default=0, compare=False)
+    discontinuity: int = field(default=0, compare=False)
+    run_start_ms: int = field(default=0, compare=False)
 
 
 def container_name(video_id: str) -> str:
@@ -85,7 +94,10 @@ async def add_init(session: AsyncSession, video_id: str, init: StoredInit, now: 
 
 
 async def add_segment(session: AsyncSession, video_id: str, segment: StoredSegment, now: datetime) -> None:
-    session.add(SegmentRow(video_id=video_id, created_at=now, **segment.__dict__))
+    """Index a stored segment, numbered after the newest one, and count it in its days' coverage."""
+    numbered = await number(session, video_id, segment)
+    session.add(SegmentRow(video_id=video_id, created_at=now, **numbered.__dict__))
+    await coverage.add(session, video_id, numbered.start_ms, numbered.duration_ms, numbered.size)
     video = await session.get(ResourceRow, video_id)
     if video is not None and not video.document.get("internal", {}).get("hasData"):
         video.document = {
@@ -93,6 +105,35 @@ async def add_segment(session: AsyncSession, video_id: str, segment: StoredSegme
             "internal": {**video.document.get("internal", {}), "hasData": True},
         }
     await session.flush()
+
+
+async def number(session: AsyncSession, video_id: str, segment: StoredSegment) -> StoredSegment:
+    """``segment`` with its stable numbers: one past the newest segment's ordinal, and its
+    discontinuity count and run start carried on, or a new run where the timeline starts one.
+    A segment indexed later than a newer one (a late upload) still takes the next ordinal."""
+    statement = (
+        select(*SEGMENT_COLUMNS)
+        .where(SegmentRow.video_id == video_id)
+        .order_by(SegmentRow.start_ms.desc(), SegmentRow.sequence.desc())
+        .limit(1)
+    )
+    row = (await session.execute(statement)).first()
+    if row is None:
+        return replace(segment, ordinal=0, discontinuity=0, run_start_ms=segment.start_ms)
+    newest = StoredSegment(*row)
+    boundary = is_boundary(
+        newest.start_ms + newest.duration_ms,
+        newest.config_hash,
+        segment.start_ms,
+        segment.config_hash,
+        segment.gap_before,
+    )
+    return replace(
+        segment,
+        ordinal=newest.ordinal + 1,
+        discontinuity=newest.discontinuity + int(boundary),
+        run_start_ms=segment.start_ms if boundary else newest.run_start_ms,
+    )
 
 
 async def window(session: AsyncSession, video_id: str, start_ms: int, end_ms: int) -> list[StoredSegment]:
@@ -165,4 +206,7 @@ def to_stored(row: SegmentRow) -> StoredSegment:
         sha256=row.sha256,
         config_hash=row.config_hash,
         gap_before=row.gap_before,
+        ordinal=row.ordinal,
+        discontinuity=row.discontinuity,
+        run_start_ms=row.run_start_ms,
     )

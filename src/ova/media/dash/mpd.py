@@ -5,6 +5,11 @@ can be anything (they carry the archive's own names and, when needed, the token)
 ``presentationTimeOffset`` is the start of its first segment: segment decode times (``tfdt``)
 are wall-clock milliseconds, so they line up with the Period start. A live MPD (recording
 continues) is ``dynamic``.
+
+Period ids are the start time of their run (``p<epoch ms>``), the same in every MPD that
+holds the run. A dynamic MPD anchors each Period on its run's own start, not on the first
+segment the window still holds, so Period ids, starts and ``availabilityStartTime`` stay put
+while the live window slides (they move only when a whole run leaves the window).
 """
 
 from __future__ import annotations
@@ -43,16 +48,23 @@ def timeline_entries(run: Run) -> list[str]:
     return [f'<S t="{t}" d="{d}"' + (f' r="{r}"' if r else "") + "/>" for t, d, r in entries]
 
 
-def period(run: Run, index: int, availability_start_ms: int) -> list[str]:
-    track = run.track
+def run_start(run: Run) -> int:
+    """Where the run began, even when the window holds only its later segments."""
     first = run.segments[0]
+    return first.start_ms if first.run_start_ms is None else min(first.run_start_ms, first.start_ms)
+
+
+def period(run: Run, availability_start_ms: int, anchor_ms: int) -> list[str]:
+    """One Period; ``anchor_ms`` (its start and ``presentationTimeOffset``) is on the wall clock."""
+    track = run.track
+    index = run_start(run)
     lines = [
-        f'  <Period id="p{index}" start="{duration(first.start_ms - availability_start_ms)}">',
+        f'  <Period id="p{index}" start="{duration(anchor_ms - availability_start_ms)}">',
         '    <AdaptationSet contentType="video" mimeType="video/mp4" '
         'segmentAlignment="true" startWithSAP="1">',
         f'      <Representation id="v{index}" codecs={quoteattr(track.codec)} width="{track.width}" '
         f'height="{track.height}" bandwidth="{max(track.bandwidth, 1)}">',
-        f'        <SegmentList timescale="1000" presentationTimeOffset="{first.start_ms}">',
+        f'        <SegmentList timescale="1000" presentationTimeOffset="{anchor_ms}">',
         f"          <Initialization sourceURL={quoteattr(track.init_uri)}/>",
         "          <SegmentTimeline>",
         *(f"            {entry}" for entry in timeline_entries(run)),
@@ -68,8 +80,8 @@ def period(run: Run, index: int, availability_start_ms: int) -> list[str]:
 
 def render(runs: Sequence[Run], *, ended: bool, now_ms: int, refresh_ms: int = 2000) -> str:
     """The MPD for ``runs`` (time-ordered, non-empty); ``ended`` makes it static (VOD)."""
-    start = runs[0].start_ms
-    total = runs[-1].end_ms - start
+    total = runs[-1].end_ms - runs[0].start_ms
+    start = runs[0].start_ms if ended else run_start(runs[0])
     if ended:
         header = f'type="static" mediaPresentationDuration="{duration(total)}"'
     else:
@@ -82,7 +94,7 @@ def render(runs: Sequence[Run], *, ended: bool, now_ms: int, refresh_ms: int = 2
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<MPD xmlns="{NAMESPACE}" profiles="{PROFILE}" minBufferTime="PT2S" {header}>',
     ]
-    for index, run in enumerate(runs):
-        lines += period(run, index, start)
+    for run in runs:
+        lines += period(run, start, run.start_ms if ended else run_start(run))
     lines.append("</MPD>")
     return "\n".join(lines) + "\n"

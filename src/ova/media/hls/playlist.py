@@ -36,13 +36,19 @@ def target_duration(runs: Sequence[Run]) -> int:
     return max(1, math.ceil(longest / 1000))
 
 
-def render(runs: Sequence[Run], *, ended: bool, media_sequence: int = 0) -> str:
-    """The playlist text for ``runs`` (time-ordered, non-empty)."""
+def render(runs: Sequence[Run], *, ended: bool) -> str:
+    """The playlist text for ``runs`` (time-ordered, non-empty).
+
+    ``EXT-X-MEDIA-SEQUENCE`` and ``EXT-X-DISCONTINUITY-SEQUENCE`` are the first segment's own
+    stable numbers, so a segment keeps its media sequence number as a live window slides.
+    """
+    first = runs[0].segments[0]
     lines = [
         "#EXTM3U",
         f"#EXT-X-VERSION:{VERSION}",
         f"#EXT-X-TARGETDURATION:{target_duration(runs)}",
-        f"#EXT-X-MEDIA-SEQUENCE:{media_sequence}",
+        f"#EXT-X-MEDIA-SEQUENCE:{first.ordinal}",
+        f"#EXT-X-DISCONTINUITY-SEQUENCE:{first.discontinuity}",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
     lines.append("#EXT-X-PLAYLIST-TYPE:VOD" if ended else "#EXT-X-PLAYLIST-TYPE:EVENT")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import delete
 
-from ova.cloud.db.models import ResourceRow
-from ova.cloud.domain import accounts, segment_index
+from ova.cloud.db.models import ResourceRow, SegmentRow
+from ova.cloud.domain import accounts, coverage, segment_index
 from ova.cloud.domain.arm import AccountScope, Principal
 from ova.cloud.domain.available_media import available_media, parse_query
 from ova.cloud.domain.kinds import videos
@@ -145,3 +146,41 @@ async def test_available_media_at_each_precision(cloud: Cloud, video: str) -> No
     assert await media(cloud, video, "year", None, None) == {"timeRanges": [{"start": "2021", "end": "2021"}]}
     assert await media(cloud, video, "year", "2022", None) == {"timeRanges": []}
     assert await media(cloud, video, "day", "2021-12-22", "2021-12-23") == {"timeRanges": []}
+
+
+async def test_each_segment_is_numbered_after_the_newest_one(cloud: Cloud, video: str) -> None:
+    async with cloud.services.sessions.begin() as session:
+        stored = await segment_index.window(session, video, T0, T0 + 3_600_000)
+    # ordinal, runs boundaries before it (the outage, then the codec change), and its run's start
+    assert [(s.ordinal, s.discontinuity, s.run_start_ms) for s in stored] == [
+        (0, 0, T0),
+        (1, 0, T0),
+        (2, 0, T0),
+        (3, 0, T0),
+        (4, 1, T0 + 60_000),
+        (5, 2, T0 + 66_000),
+    ]
+
+
+async def test_day_coverage_follows_inserts_and_deletes(cloud: Cloud) -> None:
+    video_id = await new_video(cloud, "garage")
+    midnight = T0 + 16 * 3_600_000  # 2021-12-22T00:00:00Z
+    async with cloud.services.sessions.begin() as session:
+        for start in (midnight - 3000, midnight + 86_400_000 * 2):  # over midnight, then two days on
+            await segment_index.add_segment(session, video_id, segment(start, 1), NOW)
+    day = media(cloud, video_id, "day", "2021-12-01", "2021-12-31")
+    assert await day == {
+        "timeRanges": [
+            {"start": "2021-12-21", "end": "2021-12-22"},
+            {"start": "2021-12-24", "end": "2021-12-24"},
+        ]
+    }
+    async with cloud.services.sessions.begin() as session:
+        await session.execute(delete(SegmentRow).where(SegmentRow.start_ms == midnight - 3000))
+        await coverage.recount(session, video_id, coverage.days_touched(midnight - 3000, 6000))
+    assert await media(cloud, video_id, "month", "2021-12", "2021-12") == {
+        "timeRanges": [{"start": "2021-12", "end": "2021-12"}]
+    }
+    assert await media(cloud, video_id, "day", "2021-12-01", "2021-12-31") == {
+        "timeRanges": [{"start": "2021-12-24", "end": "2021-12-24"}]
+    }

@@ -18,7 +18,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from ova.cloud.api.streaming.content_token import authorise_cached, authorised_video
 from ova.cloud.api.streaming.media import blob_response
-from ova.cloud.domain import segment_index, time_range
+from ova.cloud.domain import recording_lease, segment_index, time_range
 from ova.cloud.domain.services import CloudServices
 from ova.common.errors import NotFound, ValidationFailed
 from ova.media.dash import mpd
@@ -29,6 +29,7 @@ HLS_TYPE = "application/vnd.apple.mpegurl"
 DASH_TYPE = "application/dash+xml"
 PREVIEW_SIZES = {"small", "medium", "large"}
 HASH = re.compile(r"[0-9A-Za-z_-]{1,128}")
+POSITION = re.compile(r"([0-9]{1,15})-([0-9]{1,19})")  # [0-9], not isdigit(): ASCII only
 
 
 def token_suffix(request: Request) -> str:
@@ -64,8 +65,10 @@ async def manifest(request: Request, account_key: str, video_id: str, resource: 
         if not stored:
             raise NotFound("The video has no media in this time range.", code="NoMedia")
         inits = await segment_index.inits(session, video.id, [s.config_hash for s in stored])
-    now_ms = int(services.clock.now().timestamp() * 1000)
-    live = window.open_ended and newest >= now_ms - services.settings.streaming.live_edge_seconds * 1000
+        now = services.clock.now()
+        # Live only while a recorder holds the video's lease: a finished recording ends at once.
+        live = window.open_ended and await recording_lease.is_recording(session, video.id, now)
+    now_ms = int(now.timestamp() * 1000)
     suffix = token_suffix(request)
     timeline = [
         TimelineSegment(
@@ -74,6 +77,9 @@ async def manifest(request: Request, account_key: str, video_id: str, resource: 
             s.duration_ms,
             s.config_hash,
             s.gap_before,
+            s.ordinal,
+            s.discontinuity,
+            s.run_start_ms,
         )
         for s in stored
         if s.config_hash in inits
@@ -94,13 +100,21 @@ async def init_segment(request: Request, account_key: str, video_id: str, config
     return await blob_response(services, segment_index.container_name(row_id), name, "video/mp4")
 
 
+def segment_blob_name(position: str) -> str:
+    """The blob of ``<start ms>-<sequence>`` (ASCII digits, a start within datetime's years), or a 400."""
+    match = POSITION.fullmatch(position)
+    try:
+        if match is None:
+            raise ValueError(position)
+        return segment_index.segment_blob_name(int(match[1]), int(match[2]))
+    except (ValueError, OverflowError, OSError):
+        raise ValidationFailed("Segment names look like <start ms>-<sequence>.m4s.") from None
+
+
 async def media_segment(request: Request, account_key: str, video_id: str, position: str) -> Any:
     services: CloudServices = request.app.state.services
-    start, sep, sequence = position.partition("-")
-    if not (sep and start.isdigit() and sequence.isdigit() and len(position) <= 40):
-        raise ValidationFailed("Segment names look like <start ms>-<sequence>.m4s.")
+    name = segment_blob_name(position)
     row_id = await authorise_cached(request, account_key, video_id)
-    name = segment_index.segment_blob_name(int(start), int(sequence))
     return await blob_response(services, segment_index.container_name(row_id), name, "video/iso.segment")
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from ova.auth.service_tokens import CONTENT
 from ova.cloud.db.models import ResourceRow
-from ova.cloud.domain import segment_index
+from ova.cloud.domain import recording_lease, segment_index
 from ova.cloud.domain.resources import Document, KindContext, ResourceKind, get, register
 from ova.common.clock import isoformat
 from ova.common.errors import Conflict
@@ -34,9 +34,10 @@ class VideoKind(ResourceKind):
         return {"properties": props.model_dump(by_alias=True, exclude_none=True), "internal": internal}
 
     async def before_delete(self, ctx: KindContext, row: ResourceRow) -> None:
-        if row.name_key in await videos_in_use(ctx):
+        if await is_in_use(ctx, row):
             raise Conflict(
-                f"The video '{row.name}' is being recorded by an active live pipeline; deactivate it first.",
+                f"The video '{row.name}' is being recorded; "
+                "deactivate its live pipeline or stop the recorder first.",
                 code="ResourceInUse",
             )
 
@@ -47,7 +48,7 @@ class VideoKind(ResourceKind):
     async def render_properties(self, ctx: KindContext, row: ResourceRow) -> Document:
         internal = row.document.get("internal", {})
         video_type = internal.get("type", "Archive")
-        in_use = row.name_key in await videos_in_use(ctx)
+        in_use = await is_in_use(ctx, row)
         properties = {
             **row.document.get("properties", {}),
             "type": video_type,
@@ -82,6 +83,14 @@ def account_key(ctx: KindContext) -> str:
     return ctx.account.id.replace("-", "")
 
 
+async def is_in_use(ctx: KindContext, row: ResourceRow) -> bool:
+    """Recorded right now: an active live pipeline records into it, or a recorder (``ova record``
+    or the pipeline host) holds its recording lease."""
+    if row.name_key in await videos_in_use(ctx):
+        return True
+    return await recording_lease.is_recording(ctx.session, row.id, ctx.services.clock.now())
+
+
 async def videos_in_use(ctx: KindContext) -> set[str]:
     """Name keys of the videos that an activating or active live pipeline records into."""
     statement = select(ResourceRow.document).where(
@@ -97,11 +106,19 @@ async def videos_in_use(ctx: KindContext) -> set[str]:
 KIND = register(VideoKind())
 
 
-async def list_content_token(ctx: KindContext, name: str) -> dict[str, str]:
-    """A service-signed token for this one video's content URLs (bound to its immutable id)."""
+async def list_content_token(
+    ctx: KindContext, name: str, not_after: datetime | None = None
+) -> dict[str, str]:
+    """A service-signed token for this one video's content URLs (bound to its immutable id).
+
+    It lives ``content_token.lifetime_seconds``, but never past ``not_after`` (the expiry of
+    the customer JWT it was asked with), so access outlives no credential that granted it.
+    """
     row = await get(ctx.session, ctx.account, KIND, name)
     now = ctx.services.clock.now()
     expires = now + timedelta(seconds=ctx.services.settings.content_token.lifetime_seconds)
+    if not_after is not None:
+        expires = min(expires, not_after)
     claims = {"sub": video_id(row), "acct": account_key(ctx), "iat": int(now.timestamp())}
     token = ctx.services.tokens.issue(CONTENT, claims, expires)
     return {"token": token, "expirationDate": isoformat(expires)}
