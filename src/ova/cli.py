@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ova.cloud.settings import CloudSettings, ListenerSettings, load_settings
 from ova.common.logging import configure as configure_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 def _add_cloud_options(parser: argparse.ArgumentParser) -> None:
@@ -50,10 +55,11 @@ async def _run_cloud(settings: CloudSettings) -> None:
 
 def cmd_cloud(args: argparse.Namespace) -> int:
     from ova.cloud.server import UnsafeConfiguration
+    from ova.common.errors import OvaError
 
     try:
         asyncio.run(_run_cloud(settings_from(args)))
-    except UnsafeConfiguration as exc:
+    except (UnsafeConfiguration, OvaError) as exc:
         print(f"ova cloud: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -61,29 +67,69 @@ def cmd_cloud(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_key(settings: CloudSettings, label: str) -> str:
+async def _in_store(settings: CloudSettings, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``action`` in one transaction on the deployment's store (checked and migrated first)."""
     from ova.cloud.db.engine import create_engine, session_factory
-    from ova.cloud.domain.operator_keys import create_key
     from ova.cloud.runtime import prepare_store
-    from ova.common.clock import SystemClock
 
     await prepare_store(settings)
     engine = create_engine(settings.resolved_database_url)
     try:
         async with session_factory(engine).begin() as session:
-            return await create_key(session, SystemClock(), label)
+            return await action(session)
     finally:
         await engine.dispose()
 
 
+def _admin(args: argparse.Namespace, action: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
+    from ova.common.errors import OvaError
+
+    try:
+        return asyncio.run(_in_store(load_settings(args.config, data_dir=args.data_dir), action))
+    except OvaError as error:
+        print(f"ova admin: {error.message}", file=sys.stderr)
+        return None
+
+
 def cmd_create_key(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, data_dir=args.data_dir)
-    key = asyncio.run(_create_key(settings, args.label))
+    from ova.cloud.domain.operator_keys import create_key
+    from ova.common.clock import SystemClock
+
+    key = _admin(args, lambda session: create_key(session, SystemClock(), args.label))
+    if key is None:
+        return 2
     print(
         "Created an operator API key; it is shown once, so store it now.\n"
         "Use it as 'Authorization: Bearer <key>'."
     )
     print(key)
+    return 0
+
+
+def cmd_list_keys(args: argparse.Namespace) -> int:
+    from ova.cloud.domain.operator_keys import list_keys
+
+    rows = _admin(args, list_keys)
+    if rows is None:
+        return 2
+    print("ID                LABEL             CREATED                    REVOKED")
+    for row in rows:
+        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "-"
+        print(f"{row.id:<17} {row.label:<17} {row.created_at.isoformat(timespec='seconds'):<26} {revoked}")
+    return 0
+
+
+def cmd_revoke_key(args: argparse.Namespace) -> int:
+    from ova.cloud.domain.operator_keys import revoke_key
+    from ova.common.clock import SystemClock
+
+    revoked = _admin(args, lambda session: revoke_key(session, SystemClock(), args.key_id))
+    if revoked is None:
+        return 2
+    if not revoked:
+        print(f"ova admin: no live key with id {args.key_id!r}", file=sys.stderr)
+        return 1
+    print(f"revoked key {args.key_id}")
     return 0
 
 
@@ -94,7 +140,15 @@ def cmd_record(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, data_dir=args.data_dir)
     try:
         status = asyncio.run(
-            record(settings, args.url, args.account, args.video, args.seconds, args.segment_seconds)
+            record(
+                settings,
+                args.url,
+                args.account,
+                args.video,
+                args.seconds,
+                args.segment_seconds,
+                args.camera_network,
+            )
         )
     except OvaError as error:
         print(f"ova record: {error.message}", file=sys.stderr)
@@ -132,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--data-dir", type=Path, help="Data directory of the deployment.")
     create_key.add_argument("--label", default="operator", help="A name for the key, shown in systemData.")
     create_key.set_defaults(handler=cmd_create_key)
+    list_keys = admin_commands.add_parser("list-keys", help="List operator API keys (ids, never secrets).")
+    revoke_key = admin_commands.add_parser("revoke-key", help="Revoke an operator API key by its id.")
+    revoke_key.add_argument("key_id", help="The key's id (the 16 hex digits after 'ova_'; see list-keys).")
+    for command, handler in ((list_keys, cmd_list_keys), (revoke_key, cmd_revoke_key)):
+        command.add_argument("--config", type=Path, help="YAML config file.")
+        command.add_argument("--data-dir", type=Path, help="Data directory of the deployment.")
+        command.set_defaults(handler=handler)
     record = commands.add_parser("record", help="Record a camera into a video of a deployment.")
     record.add_argument("url", help="Camera URL, e.g. rtsp://user:password@camera:554/stream.")
     record.add_argument("--config", type=Path, help="YAML config file of the deployment.")
@@ -143,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--seconds", type=float, help="Stop after this long (default: until Ctrl-C).")
     record.add_argument(
         "--segment-seconds", type=float, help="Segment length (default: the video's segmentLength, PT30S)."
+    )
+    record.add_argument(
+        "--camera-network",
+        action="append",
+        metavar="CIDR",
+        help="A network the camera may be on (repeatable; default: recording.camera_networks of the "
+        "settings: loopback and the private ranges).",
     )
     record.set_defaults(handler=cmd_record)
     demo = commands.add_parser("demo", help="Run everything on embedded defaults and print where to look.")

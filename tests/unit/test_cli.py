@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,62 @@ def test_production_cloud_without_tls_on_a_public_host_exits_2(
     assert code == 2
     assert "production profile requires TLS" in capsys.readouterr().err
     assert not data_dir.exists()
+
+
+def older_data_dir(path: Path) -> Path:
+    """A data directory as versions before 0700/0600 left it: 0755, with ova.db 0644."""
+    path.mkdir(mode=0o755)
+    path.chmod(0o755)
+    (path / "ova.db").write_bytes(b"")
+    (path / "ova.db").chmod(0o644)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("cloud", "--port", "0"),
+        ("demo", "--port", "0"),
+        ("admin", "create-key"),
+        ("record", "rtsp://127.0.0.1:1/cam", "--account", "/subscriptions/s", "--video", "v"),
+    ],
+    ids=lambda command: command[0] if command[0] != "admin" else "admin",
+)
+def test_a_data_dir_others_can_read_is_refused_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    data_dir = older_data_dir(tmp_path / "data")
+
+    sigterm = signal.getsignal(signal.SIGTERM)  # ova demo takes SIGTERM over
+    try:
+        code = run(*command, "--data-dir", str(data_dir))
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"{data_dir} (mode 0755)" in err
+    assert err.rstrip().endswith(f"fix with: chmod 700 {data_dir} && chmod 600 {data_dir / 'ova.db'}")
+    assert (data_dir / "ova.db").read_bytes() == b""  # nothing was written
+
+
+async def test_keys_are_listed_by_id_and_revoked_by_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = str(tmp_path / "data")
+    assert await asyncio.to_thread(run, "admin", "create-key", "--data-dir", data_dir, "--label", "ci") == 0
+    key = capsys.readouterr().out.splitlines()[-1]
+    key_id = key.split("_")[1]
+
+    assert await asyncio.to_thread(run, "admin", "list-keys", "--data-dir", data_dir) == 0
+    listed = capsys.readouterr().out
+    assert re.search(rf"^{key_id} +ci +\S+ +-$", listed, re.M) and key not in listed
+    assert await asyncio.to_thread(run, "admin", "revoke-key", key_id, "--data-dir", data_dir) == 0
+    assert await asyncio.to_thread(run, "admin", "revoke-key", key_id, "--data-dir", data_dir) == 1
+
+    engine = create_engine(f"sqlite+aiosqlite:///{Path(data_dir) / 'ova.db'}")
+    try:
+        assert await ApiKeyAuthenticator(session_factory(engine)).authenticate(key) is None
+    finally:
+        await engine.dispose()

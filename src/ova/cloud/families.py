@@ -20,8 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ova.cloud import player
 from ova.cloud.api import arm_errors
-from ova.cloud.guards import BodyLimit, NetworkAllowList, send_error
+from ova.cloud.guards import BodyLimit, NetworkAllowList, send_error, serves_metrics
 from ova.cloud.metrics import CloudMetrics, MetricsMiddleware
+from ova.cloud.security_headers import SecurityHeaders
 from ova.cloud.settings import Family, ListenerSettings
 
 PREFIXES: dict[Family, str] = {
@@ -98,7 +99,7 @@ def listener_app(
         for family, app in served.items()
     }
     routes: list[Route | Mount] = [
-        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        *([Route("/metrics", metrics.endpoint, methods=["GET"])] if serves_metrics(listener) else []),
         openapi_route(served),
     ]
     if Family.CLIENT in served and player_dir is not None:
@@ -108,4 +109,4 @@ def listener_app(
         segment: wrapped[f] for f, segments in ROOT_SEGMENTS.items() if f in wrapped for segment in segments
     }
     routes.append(Mount("/", app=RootDispatch(owners)))
-    return NetworkAllowList(Starlette(routes=routes), listener.allow_networks)
+    return SecurityHeaders(NetworkAllowList(Starlette(routes=routes), listener.allow_networks))

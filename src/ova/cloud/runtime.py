@@ -10,21 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from ova.auth.service_tokens import ServiceTokenSigner
+from ova.cloud import data_dir, key_encryption
 from ova.cloud.api.client.app import create_app as client_app
 from ova.cloud.api.management.app import create_app as management_app
 from ova.cloud.api.storage.app import create_app as storage_app
 from ova.cloud.api.streaming.app import create_app as streaming_app
 from ova.cloud.db import migrate
-from ova.cloud.db.engine import create_engine, session_factory
+from ova.cloud.db.engine import create_engine, session_factory, sqlite_database_path
 from ova.cloud.domain import signing_keys
 from ova.cloud.domain.operator_keys import ApiKeyAuthenticator, OperatorAuthenticator
 from ova.cloud.domain.services import CloudServices, PublicUrls
 from ova.cloud.families import empty_family, listener_app
+from ova.cloud.guards import front_door
 from ova.cloud.metrics import CloudMetrics
 from ova.cloud.player import default_player_dir
-from ova.cloud.recording.host import PipelineHost
+from ova.cloud.recording.host import PipelineHost, keyframe_pool
+from ova.cloud.retention_worker import RetentionWorker
 from ova.cloud.settings import CloudSettings, Family, ListenerSettings
 from ova.common.clock import Clock, SystemClock
+from ova.media.camera_networks import CameraNetworks
 from ova.storage.blob_store import BlobStore
 from ova.storage.filesystem import FilesystemBlobStore
 from ova.storage.keys import load_or_create_keys
@@ -41,14 +45,19 @@ class Cloud:
     services: CloudServices
     apps: dict[Family, FastAPI]
     pipelines: PipelineHost | None = None
+    retention: RetentionWorker | None = None
     listeners: list[tuple[ListenerSettings, ASGIApp]] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Start background work: recording active cloud live pipelines."""
+        """Start background work: recording active cloud live pipelines, applying retention."""
         if self.pipelines is not None:
             await self.pipelines.start()
+        if self.retention is not None:
+            await self.retention.start()
 
     async def close(self) -> None:
+        if self.retention is not None:
+            await self.retention.close()
         if self.pipelines is not None:
             await self.pipelines.close()
         await self.services.blobs.close()
@@ -56,8 +65,9 @@ class Cloud:
 
 
 async def prepare_store(settings: CloudSettings) -> None:
-    """Create the data directory and bring the schema up to date."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data directory (or refuse one open to other users) and bring the schema up to date."""
+    database = sqlite_database_path(settings.resolved_database_url)
+    await asyncio.to_thread(data_dir.prepare, settings.data_dir, database)
     await asyncio.to_thread(migrate.upgrade, settings.resolved_database_url)
 
 
@@ -75,26 +85,42 @@ async def open_storage(settings: CloudSettings, clock: Clock) -> tuple[SasSigner
     return signer, store
 
 
+async def open_signer(settings: CloudSettings, engine: AsyncEngine, clock: Clock) -> ServiceTokenSigner:
+    """The service's token signer; its keys are sealed in the store under the key-encryption key."""
+    try:
+        kek = await asyncio.to_thread(key_encryption.resolve, settings)
+        async with session_factory(engine).begin() as session:
+            keys = await signing_keys.load_or_create(session, clock, kek)
+    except BaseException:
+        await engine.dispose()  # refused at start-up: leave no connection behind
+        raise
+    return ServiceTokenSigner(keys)
+
+
 async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
     clock = clock or SystemClock()
     await prepare_store(settings)
     engine = create_engine(settings.resolved_database_url)
     sessions = session_factory(engine)
-    async with sessions.begin() as session:
-        keys = await signing_keys.load_or_create(session, clock)
+    tokens = await open_signer(settings, engine, clock)
     sas_signer, blobs = await open_storage(settings, clock)
     services = CloudServices(
         settings=settings,
         sessions=sessions,
         clock=clock,
         urls=PublicUrls.from_settings(settings),
-        tokens=ServiceTokenSigner(keys),
+        tokens=tokens,
         blobs=blobs,
     )
     authenticator: OperatorAuthenticator = ApiKeyAuthenticator(sessions)
     apps = {family: empty_family(family) for family in Family}
-    segment_seconds = settings.recording.segment_seconds
-    pipelines = PipelineHost(services, int(segment_seconds * 1000) if segment_seconds else None)
+    recording = settings.recording
+    pipelines = PipelineHost(
+        services,
+        int(recording.segment_seconds * 1000) if recording.segment_seconds else None,
+        camera_networks=CameraNetworks.parse(recording.camera_networks),
+        keyframes=keyframe_pool(recording.keyframe_check),
+    )
     apps[Family.MANAGEMENT] = management_app(services, authenticator, pipelines)
     apps[Family.CLIENT] = client_app(services)
     apps[Family.STREAMING] = streaming_app(services)
@@ -105,8 +131,10 @@ async def build(settings: CloudSettings, clock: Clock | None = None) -> Cloud:
         )
     metrics = CloudMetrics(engine)
     cloud = Cloud(settings=settings, engine=engine, services=services, apps=apps, pipelines=pipelines)
+    cloud.retention = RetentionWorker(services, metrics.registry)
     player_dir = settings.player_dir or default_player_dir()
     for listener in settings.listeners:
         app = listener_app(listener, apps, metrics, settings.max_request_body_bytes, player_dir)
+        app = front_door(app, settings.trusted_proxies)
         cloud.listeners.append((listener, app))
     return cloud

@@ -1,7 +1,11 @@
 """Runs a built cloud service: one uvicorn server per listener, all in this process.
 
 With TLS on, a listener refuses handshakes below TLS 1.2. The production profile refuses
-to start unless every listener that is reachable from other machines has TLS.
+to start unless every listener that is reachable from other machines has TLS. Each
+listener bounds slow and numerous clients (``ova.cloud.http_deadlines``): a request head
+must arrive within ``header_timeout_seconds``, a body may not pause for
+``body_timeout_seconds``, at most ``max_connections`` are open, and past
+``limit_concurrency`` connections or requests in flight new requests get 503.
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import ipaddress
 import logging
 import signal
 import ssl
@@ -18,8 +21,11 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from ova.cloud.guards import is_loopback
+from ova.cloud.http_deadlines import deadline_protocol
 from ova.cloud.runtime import Cloud
 from ova.cloud.settings import CloudSettings, ListenerSettings
+from ova.common.logging import redact_server_logs
 
 log = logging.getLogger("ova.cloud")
 
@@ -28,15 +34,6 @@ MAX_HEADER_BYTES = 16 * 1024
 
 class UnsafeConfiguration(Exception):
     """The settings would expose a listener in a way the profile forbids."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_profile(settings: CloudSettings) -> None:
@@ -75,9 +72,15 @@ def uvicorn_server(listener: ListenerSettings, app: ASGIApp) -> uvicorn.Server:
         # h11, not httptools (uvicorn's default when installed): httptools buffers a header
         # block of any size, so a client could make the server read megabytes before any
         # check; h11 refuses one that is still incomplete past MAX_HEADER_BYTES.
-        http="h11",
+        http=deadline_protocol(
+            listener.header_timeout_seconds, listener.body_timeout_seconds, listener.max_connections
+        ),
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        limit_concurrency=listener.limit_concurrency,
     )
+    # uvicorn.Config has just (re)installed uvicorn's own log handlers: mask what they print,
+    # tracebacks of "Exception in ASGI application" included.
+    redact_server_logs()
     config.load()
     if listener.tls:
         # uvicorn builds its context from a protocol constant; replace it with one that

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from ova.cloud.db.engine import default_database_url
+from ova.media.camera_networks import DEFAULT_CAMERA_NETWORKS, CameraNetworks
 
 Network = IPv4Network | IPv6Network
 
@@ -62,6 +63,23 @@ class ListenerSettings(BaseModel):
         description="Base URL clients use to reach this listener (behind a proxy, say); "
         "default: built from scheme, host and port.",
     )
+    metrics: bool | None = Field(
+        None,
+        description="Serve Prometheus /metrics on this listener; default: only when it binds a loopback "
+        "address (a public listener never shows metrics unless this is true).",
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time a client has to send a request's head before it is cut off."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Longest pause between request body bytes before 408 and close."
+    )
+    limit_concurrency: int = Field(
+        1000, ge=1, description="Open connections or requests in flight past which new requests get 503."
+    )
+    max_connections: int = Field(
+        2000, ge=1, description="Open connections past which a new one is closed at once, before it is read."
+    )
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ListenerSettings:
@@ -89,7 +107,17 @@ class ClientApiSettings(BaseModel):
     )
     rate_limit_window_seconds: float = Field(10.0, gt=0, description="Length of the rate-limit window.")
     failed_requests_per_address: int = Field(
-        50, ge=1, description="Refused tokens allowed per client address per window before 429 (guessing)."
+        50,
+        ge=1,
+        description="Refused tokens allowed per client address per window; past it only well-formed "
+        "tokens seen valid recently, or within credential_throttle.verifications_per_second, are checked "
+        "(429 otherwise).",
+    )
+    max_token_lifetime_seconds: int = Field(
+        86400,
+        ge=60,
+        description="Longest customer JWT accepted: one whose exp minus iat (or minus now, without iat) "
+        "is longer is refused.",
     )
     policy_cache_seconds: float = Field(
         5.0, ge=0, le=5, description="How long access policies are cached; changes apply within this time."
@@ -112,7 +140,34 @@ class ClientApiSettings(BaseModel):
 class ContentTokenSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lifetime_seconds: int = Field(3600, ge=60, le=86400, description="Lifetime of a content token.")
+    lifetime_seconds: int = Field(
+        600,
+        ge=10,
+        le=86400,
+        description="Lifetime of a content token; never past the expiry of the customer JWT that asked "
+        "for it (the player asks for a new one when it expires).",
+    )
+
+
+class CredentialThrottleSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    failures_per_client: int = Field(
+        50, ge=1, description="Refused operator keys or content tokens per client per window before 429."
+    )
+    window_seconds: float = Field(10.0, gt=0, description="Window of failures_per_client.")
+    verifications_per_second: int = Field(
+        20,
+        ge=0,
+        description="Credentials checked per second, in each family, for clients past their refusal "
+        "budget (bounds the cryptography a flood can cost); the rest get 429.",
+    )
+    remember_valid_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="How long an accepted credential is still checked for a throttled client without using "
+        "verifications_per_second.",
+    )
 
 
 class StreamingSettings(BaseModel):
@@ -129,7 +184,10 @@ class StreamingSettings(BaseModel):
         "location plus container/blob (filesystem store only), e.g. /ova-blobs/.",
     )
     live_edge_seconds: float = Field(
-        90.0, gt=0, description="An archive whose newest media is this recent plays as live (no end list)."
+        90.0,
+        gt=0,
+        description="Unused: an archive plays as live exactly while a recorder holds the video's lease "
+        "(isInUse); kept so existing configuration files still load.",
     )
 
     @field_validator("accel_redirect_prefix")
@@ -142,6 +200,27 @@ class StreamingSettings(BaseModel):
         return prefix
 
 
+class KeyframeCheckSettings(BaseModel):
+    """Limits of the child processes that check each recorded segment's keyframe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workers: int = Field(1, ge=1, le=64, description="Child processes checking segments at once.")
+    queue_size: int = Field(
+        8,
+        ge=1,
+        le=10_000,
+        description="Checks that may wait for a child; beyond it, segments are kept unchecked.",
+    )
+    memory_mib: int = Field(1024, ge=256, description="Address-space limit (RLIMIT_AS) of each child, MiB.")
+    cpu_seconds: int = Field(
+        10, ge=1, description="CPU time one check may use (RLIMIT_CPU) before its child is killed."
+    )
+    timeout_seconds: float = Field(
+        10.0, gt=0, description="Wall-clock time one check may take before its child is killed and replaced."
+    )
+
+
 class RecordingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -152,6 +231,30 @@ class RecordingSettings(BaseModel):
         description="Record cloud live pipelines in segments of this length instead of the video's "
         "segmentLength (shorter segments play live sooner); cuts still fall on keyframes.",
     )
+    retention_interval_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How often videos with an archival retentionPeriod lose the segments older than it.",
+    )
+    retention_batch_size: int = Field(
+        500, ge=1, le=100_000, description="Most segments (rows and blobs) deleted per retention pass."
+    )
+    camera_networks: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CAMERA_NETWORKS),
+        description="Networks (CIDR) camera connections may reach, checked on the camera host's resolved "
+        "address; also the default of `ova record --camera-network`. Default: loopback, the private ranges, "
+        "carrier-grade NAT and IPv6 unique-local; link-local (cloud metadata) is outside it.",
+    )
+    keyframe_check: KeyframeCheckSettings = Field(
+        default_factory=lambda: KeyframeCheckSettings(),
+        description="Child processes that decode each segment's first keyframe (playability, previews).",
+    )
+
+    @field_validator("camera_networks")
+    @classmethod
+    def _camera_networks(cls, value: list[str]) -> list[str]:
+        CameraNetworks.parse(value)  # a ValueError names the entry that is not a network
+        return value
 
 
 class StorageSettings(BaseModel):
@@ -185,9 +288,20 @@ class CloudSettings(BaseSettings):
         description="SQLAlchemy async URL, e.g. postgresql+psycopg://user:pw@host/db; "
         "default: SQLite (WAL) at DATA_DIR/ova.db.",
     )
+    key_encryption_key_file: Path | None = Field(
+        None,
+        description="File (mode 0600) holding the base64 32-byte key that encrypts the token-signing keys "
+        "in the database; replicas sharing a database must share it. Default: DATA_DIR/keys/kek, created "
+        "on first start; required in the production profile when database_url is set.",
+    )
     listeners: list[ListenerSettings] = Field(
         default_factory=lambda: [ListenerSettings()],
         description="Sockets to listen on. Default: one listener on 127.0.0.1:8080 serving every family.",
+    )
+    trusted_proxies: list[Network] = Field(
+        default_factory=list,
+        description="Proxies (CIDR) whose X-Forwarded-For is honoured: the client is the rightmost "
+        "address not in this list; empty ignores the header. Used by throttles, network checks and logs.",
     )
     private_networks: list[Network] = Field(
         default_factory=lambda: [IPv4Network(n) if "." in n else IPv6Network(n) for n in PRIVATE_NETWORKS],
@@ -214,6 +328,10 @@ class CloudSettings(BaseSettings):
     )
     content_token: ContentTokenSettings = Field(
         default_factory=ContentTokenSettings, description="Tokens the streaming family accepts."
+    )
+    credential_throttle: CredentialThrottleSettings = Field(
+        default_factory=CredentialThrottleSettings,
+        description="Refused credentials per client (all families) and the check budget past it.",
     )
 
     @model_validator(mode="after")

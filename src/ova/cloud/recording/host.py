@@ -3,7 +3,10 @@
 ``reconcile()`` makes the running recorders match the store: one per Active live pipeline
 whose topology records an RTSP camera into a video sink. It runs on activate/deactivate
 and periodically, so pipelines left Active resume after a restart. Stopping a recorder
-flushes its buffered media into the archive first.
+flushes its buffered media into the archive first. A camera URL that is not ``rtsp://`` or
+``rtsps://`` (written before that rule, or through a changed topology) is never recorded;
+connections go only to the operator's camera networks; every recorder checks segments in the
+one ``KeyframePool`` it is given.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import select
@@ -20,13 +25,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ova.cloud.db.models import AccountRow, ResourceRow
 from ova.cloud.domain.kinds import videos
-from ova.cloud.domain.kinds.live_pipelines import ACTIVE, substitute, system_variables
+from ova.cloud.domain.kinds.live_pipelines import ACTIVE, system_variables
 from ova.cloud.domain.kinds.pipeline_topologies import KIND as TOPOLOGIES
 from ova.cloud.domain.resources import find
 from ova.cloud.domain.services import CloudServices
 from ova.cloud.recording.archive_sink import ArchiveSink, next_sequence
-from ova.contracts.topology import resolve_parameters, validate_cloud_topology
-from ova.recording.recorder import Recorder, RecorderSettings, RecorderStatus
+from ova.cloud.recording.lease import under_lease
+from ova.cloud.settings import KeyframeCheckSettings
+from ova.contracts.camera_url import camera_url_problem
+from ova.contracts.topology import resolve_parameters, substitute, validate_cloud_topology
+from ova.media.camera_networks import CameraNetworks
+from ova.media.ingest_settings import IngestSettings
+from ova.recording.keyframe_pool import DecodeLimits, KeyframePool
+from ova.recording.recorder import KeyframeCheck, Recorder, RecorderSettings, RecorderStatus
 
 log = logging.getLogger(__name__)
 DURATION = re.compile(r"^PT(?:(\d+)M)?(?:(\d+)S)?$")
@@ -51,6 +62,18 @@ class _Running:
     task: asyncio.Task[RecorderStatus]
 
 
+def keyframe_pool(settings: KeyframeCheckSettings) -> KeyframePool:
+    """The pool of limited child processes every recorder of this process checks segments in."""
+    limits = DecodeLimits(
+        workers=settings.workers,
+        queue_size=settings.queue_size,
+        memory_mib=settings.memory_mib,
+        cpu_seconds=settings.cpu_seconds,
+        timeout_s=settings.timeout_seconds,
+    )
+    return KeyframePool(limits)
+
+
 def duration_ms(value: str, default_ms: int = 30_000) -> int:
     match = DURATION.match(value or "")
     if not match or not any(match.groups()):
@@ -69,9 +92,19 @@ def with_credentials(url: str, username: str | None, password: str | None) -> st
 
 
 class PipelineHost:
-    def __init__(self, services: CloudServices, segment_ms_override: int | None = None) -> None:
+    def __init__(
+        self,
+        services: CloudServices,
+        segment_ms_override: int | None = None,
+        *,
+        camera_networks: CameraNetworks | None = None,
+        keyframes: KeyframeCheck | None = None,
+    ) -> None:
+        """``keyframes`` is shared by every recorder and closed with the host; ``None``: in-process."""
         self._services = services
         self._segment_override = segment_ms_override
+        self._ingest = IngestSettings(camera_networks=camera_networks or CameraNetworks.default())
+        self._keyframes = keyframes
         self._running: dict[str, _Running] = {}
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
@@ -97,6 +130,8 @@ class PipelineHost:
                 await self._loop_task
         async with self._lock:
             await asyncio.gather(*(self._stop(pid) for pid in list(self._running)))
+        if self._keyframes is not None:
+            await self._keyframes.close()
 
     async def _periodically(self) -> None:
         while True:
@@ -140,10 +175,13 @@ class PipelineHost:
             segment_ms=plan.segment_ms,
             bitrate_kbps=plan.bitrate_kbps,
             first_sequence=await next_sequence(self._services, plan.video_id),
+            ingest=self._ingest,
         )
-        recorder = Recorder(plan.camera_url, ArchiveSink(self._services, plan.video_id), settings)
+        sink = ArchiveSink(self._services, plan.video_id)
+        recorder = Recorder(plan.camera_url, sink, settings, keyframes=self._keyframes)
         stop = asyncio.Event()
-        task = asyncio.create_task(recorder.run(stop), name=f"record {plan.pipeline_name}")
+        recording = under_lease(self._services, plan.video_id, plan.segment_ms, recorder.run(stop))
+        task = asyncio.create_task(recording, name=f"record {plan.pipeline_name}")
         self._running[plan.pipeline_id] = _Running(plan, recorder, stop, task)
         log.info("recording live pipeline %s", plan.pipeline_name)
 
@@ -155,6 +193,16 @@ class PipelineHost:
         except Exception:
             log.exception("recording of %s ended with an error", running.plan.pipeline_name)
         log.info("stopped recording live pipeline %s", running.plan.pipeline_name)
+
+
+def camera_url(endpoint: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    """An RTSP source endpoint's URL, parameters substituted and credentials written in."""
+    credentials = endpoint.get("credentials") or {}
+    return with_credentials(
+        substitute(str(endpoint["url"]), values),
+        substitute(str(credentials.get("username", "")), values) or None,
+        substitute(str(credentials.get("password", "")), values) or None,
+    )
 
 
 def is_active(row: ResourceRow) -> bool:
@@ -179,13 +227,11 @@ async def plan_for(
     sources = topology.document["properties"].get("sources", [])
     if len(sources) != 1 or not str(sources[0].get("@type", "")).endswith(".RtspSource"):
         return None
-    endpoint = sources[0]["endpoint"]
-    credentials = endpoint.get("credentials") or {}
-    url = with_credentials(
-        substitute(str(endpoint["url"]), values),
-        substitute(str(credentials.get("username", "")), values) or None,
-        substitute(str(credentials.get("password", "")), values) or None,
-    )
+    url = camera_url(sources[0]["endpoint"], values)
+    problem = camera_url_problem(url)
+    if problem is not None:
+        log.warning("live pipeline %s is not recorded: its camera URL %s", row.name, problem)
+        return None
     # The video activation resolved (and created): the same name, system variables included.
     video_row = await find(session, account, videos.KIND, str(video_names[0]))
     if video_row is None:
