@@ -4,7 +4,10 @@
 first segment is playable. The player page plays the live archive with hls.js and with
 dash.js, and a page of the tests' own plays a recorded range with both libraries straight
 from manifest URLs that the client API flow (customer JWT -> video -> content token) yields.
-A screenshot of the player goes to ``/tmp/ova-player.png``.
+A screenshot of the player goes to ``/tmp/ova-player.png``. A second demo with 15-second content
+tokens shows the player renewing its token and putting the newest one on every request (and
+stopping with a message when renewals keep failing); its screenshots go to
+``/tmp/ova-player-refreshed.png`` and ``/tmp/ova-player-expired.png``.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Request, Response, Route
 
 pytestmark = pytest.mark.e2e
 
@@ -75,11 +80,12 @@ class Demo:
     base_url: str
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    data_dir = tmp_path_factory.mktemp("demo")
+@contextmanager
+def running_demo(data_dir: Path, settings: dict[str, str] | None = None) -> Iterator[Demo]:
+    """``ova demo`` on a free port with the caller's ``OVA_*`` settings only, until the block ends."""
     port = free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("OVA_")}
+    environment.update(settings or {})
     command = [sys.executable, "-m", "ova.cli", "demo", "--data-dir", str(data_dir), "--port", str(port)]
     with (data_dir / "demo.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
@@ -99,8 +105,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    leftovers = [pid for pid in children if running(pid)]
+    settle = time.monotonic() + 5  # helpers such as multiprocessing's resource tracker exit just after
+    while (leftovers := [pid for pid in children if running(pid)]) and time.monotonic() < settle:
+        time.sleep(0.1)
     assert leftovers == [], f"ova demo left processes running: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    with running_demo(tmp_path_factory.mktemp("demo")) as started:
+        yield started
 
 
 def play(page: Page, url: str, video_id: str = "video") -> None:
@@ -115,6 +129,123 @@ def assert_no_playback_error(page: Page) -> None:
     status = page.locator("#status")
     assert "error" not in (status.get_attribute("class") or "")
     assert "error" not in status.inner_text().lower(), status.inner_text()
+
+
+LIFETIME_S = 15  # content tokens of the short-token demo; the player renews each after ~11 s
+REFRESHED_SCREENSHOT = Path("/tmp/ova-player-refreshed.png")
+EXPIRED_SCREENSHOT = Path("/tmp/ova-player-expired.png")
+
+
+@dataclass
+class Traffic:
+    """What one player page asked for: content tokens issued, tokened requests, refusals."""
+
+    issued: list[Response] = field(default_factory=list)
+    streamed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("response", self._response)
+        page.on("request", self._request)
+
+    def _request(self, request: Request) -> None:
+        url = urlsplit(request.url)
+        if "token" in parse_qs(url.query) and not url.path.startswith("/player/"):
+            self.streamed.append(request.url)
+
+    def _response(self, response: Response) -> None:
+        if urlsplit(response.url).path.endswith("/listContentToken"):
+            self.issued.append(response)
+        if response.status >= 400:
+            self.refused.append(f"{response.status} {urlsplit(response.url).path}")
+
+    def tokens(self) -> list[str]:
+        return [str(response.json()["Token"]) for response in self.issued]
+
+
+def token_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def open_players(browser: Browser, player_url: str) -> dict[str, tuple[Page, Traffic]]:
+    """The player page with hls.js and with dash.js, side by side: until hls.js plays and
+    dash.js has asked for a media segment (see the note on live DASH below)."""
+    pages: dict[str, tuple[Page, Traffic]] = {}
+    for kind, query in (("hls", ""), ("dash", "&format=dash")):
+        page, traffic = browser.new_page(viewport={"width": 1280, "height": 860}), Traffic()
+        traffic.watch(page)
+        page.goto(player_url + query)
+        pages[kind] = (page, traffic)
+    pages["hls"][0].wait_for_function(PLAYED, arg="video", timeout=PLAYING_S * 1000)
+    pages["dash"][0].wait_for_event("request", lambda request: ".m4s" in request.url)
+    return pages
+
+
+def open_player_that_cannot_renew(browser: Browser, player_url: str) -> tuple[Page, list[str]]:
+    """The hls.js player page whose listContentToken calls fail after the first one."""
+    page, attempts = browser.new_page(viewport={"width": 1280, "height": 860}), []
+
+    def answer(route: Route) -> None:
+        attempts.append(route.request.method)
+        if len(attempts) == 1:
+            route.continue_()
+        else:
+            route.fulfill(status=503, json={"error": {"code": "Unavailable", "message": "Try later."}})
+
+    page.route("**/listContentToken*", answer)
+    page.goto(player_url)
+    return page, attempts
+
+
+def assert_stopped_after_retries(page: Page, attempts: list[str]) -> None:
+    """Renewals were retried with back-off until the token expired, then playback stopped."""
+    status = page.locator("#status")
+    assert "Playback stopped: the content token expired" in status.inner_text()
+    assert "Try later." in status.inner_text()
+    assert "error" in (status.get_attribute("class") or "")
+    assert 3 <= len(attempts) <= 7, attempts  # 1 s, 2 s, 4 s … apart within the last ~4 s
+
+
+def wait_for_renewals(pages: dict[str, tuple[Page, Traffic]], renewals: int) -> None:
+    started, pause = time.monotonic(), next(iter(pages.values()))[0]
+    while any(len(traffic.issued) < 1 + renewals for _, traffic in pages.values()):
+        assert time.monotonic() - started < (renewals + 1) * LIFETIME_S, {
+            kind: len(traffic.issued) for kind, (_, traffic) in pages.items()
+        }
+        pause.wait_for_timeout(500)
+
+
+def current_time(page: Page) -> float:
+    return float(page.evaluate("document.getElementById('video').currentTime"))
+
+
+def test_the_player_renews_its_content_token_and_keeps_playing(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = {"OVA_CONTENT_TOKEN__LIFETIME_SECONDS": str(LIFETIME_S)}
+    with running_demo(tmp_path_factory.mktemp("short-tokens"), settings) as short:
+        failing, attempts = open_player_that_cannot_renew(browser, short.info["playerUrl"])
+        pages = open_players(browser, short.info["playerUrl"])
+        first = {kind: current_time(page) for kind, (page, _) in pages.items()}
+        wait_for_renewals(pages, 3)  # past two lifetimes
+        marks = {kind: len(traffic.streamed) for kind, (_, traffic) in pages.items()}
+        pages["hls"][0].wait_for_timeout(7000)  # a segment or two, well before the next renewal
+        for kind, (page, traffic) in pages.items():
+            assert_no_playback_error(page)
+            assert traffic.refused == [], (kind, traffic.refused)
+            recent = traffic.streamed[marks[kind] :]
+            assert any(".m4s" in url for url in recent), (kind, recent)
+            assert {token_of(url) for url in recent} == {traffic.tokens()[-1]}, kind
+            assert {token_of(url) for url in traffic.streamed} == set(traffic.tokens()), kind
+        for kind, (page, _) in pages.items():
+            assert current_time(page) - first[kind] > 2 * LIFETIME_S - 5, kind
+            page.wait_for_function(PLAYED.replace("firstTime", "laterTime"), arg="video")
+        pages["hls"][0].screenshot(path=str(REFRESHED_SCREENSHOT))
+        assert_stopped_after_retries(failing, attempts)
+        failing.screenshot(path=str(EXPIRED_SCREENSHOT))
+        failing.close()
+        for page, _ in pages.values():
+            page.close()
 
 
 def test_the_player_plays_the_live_archive_with_hls_js(browser: Browser, demo: Demo) -> None:

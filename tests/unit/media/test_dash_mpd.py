@@ -61,23 +61,23 @@ def test_a_static_mpd_is_well_formed_with_its_duration_and_one_period() -> None:
     assert urls == [f"segments/{T0 + offset}-1.m4s?token=t" for offset in (0, 6000, 12_000)]
 
 
-def test_equal_back_to_back_durations_are_compressed_with_r() -> None:
+def test_each_segment_url_has_its_own_timeline_entry_never_a_repeat() -> None:
+    # dash.js maps an S element's position to its SegmentURL: a repeat (r) would make every
+    # repeated segment load the first URL, and a live player joining late would stall.
     segments = [segment(T0 + i * 6000) for i in range(4)] + [
         segment(T0 + 24_000, 3000),
         segment(T0 + 27_000, 3000),
     ]
     (period,) = parse(render(archive(*segments), ended=True, now_ms=T0)).findall("d:Period", NS)
-    assert timeline(period) == [
-        {"t": str(T0), "d": "6000", "r": "3"},
-        {"t": str(T0 + 24_000), "d": "3000", "r": "1"},
-    ]
+    assert timeline(period) == [{"t": str(T0), "d": "6000"}] + [{"d": "6000"}] * 3 + [{"d": "3000"}] * 2
+    assert len(period.findall(".//d:SegmentURL", NS)) == len(timeline(period))
 
 
 def test_a_small_hole_within_a_run_restarts_the_timeline_entry() -> None:
     # 200 ms of jitter keeps one run (one Period) but the next S must carry its own t.
     mpd = parse(render(archive(segment(T0), segment(T0 + 6200), segment(T0 + 12_200)), ended=True, now_ms=T0))
     (period,) = mpd.findall("d:Period", NS)
-    assert timeline(period) == [{"t": str(T0), "d": "6000"}, {"t": str(T0 + 6200), "d": "6000", "r": "1"}]
+    assert timeline(period) == [{"t": str(T0), "d": "6000"}, {"t": str(T0 + 6200), "d": "6000"}, {"d": "6000"}]
     assert len(period.findall(".//d:SegmentURL", NS)) == 3
 
 

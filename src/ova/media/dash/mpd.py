@@ -37,15 +37,19 @@ def wall_clock(epoch_ms: int) -> str:
 
 
 def timeline_entries(run: Run) -> list[str]:
-    """``<S>`` elements, repeating (``r``) equal back-to-back durations."""
-    entries: list[list[int]] = []  # [t, d, r]
+    """One ``<S>`` per segment, in ``SegmentURL`` order; ``t`` only where time does not follow on.
+
+    Never ``r``: with a ``SegmentList``, dash.js (4.x) takes an ``S`` element's position as the
+    index of its ``SegmentURL``, so every repeat of ``<S r="5"/>`` would load the first URL and
+    a live player that joins past the first segment stalls.
+    """
+    entries: list[str] = []
+    expected: int | None = None
     for segment in run.segments:
-        last = entries[-1] if entries else None
-        if last and last[1] == segment.duration_ms and last[0] + last[1] * (last[2] + 1) == segment.start_ms:
-            last[2] += 1
-        else:
-            entries.append([segment.start_ms, segment.duration_ms, 0])
-    return [f'<S t="{t}" d="{d}"' + (f' r="{r}"' if r else "") + "/>" for t, d, r in entries]
+        start = "" if segment.start_ms == expected else f't="{segment.start_ms}" '
+        entries.append(f'<S {start}d="{segment.duration_ms}"/>')
+        expected = segment.start_ms + segment.duration_ms
+    return entries
 
 
 def run_start(run: Run) -> int:
