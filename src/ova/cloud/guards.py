@@ -119,7 +119,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) <= self._limit:
+            if declared.isdigit() and len(declared) <= 19 and int(declared) <= self._limit:
                 await self._app(scope, receive, send)
             else:
                 await self._refuse(send)

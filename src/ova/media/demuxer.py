@@ -82,6 +82,7 @@ class Demuxer:
         options = dict(self._settings.options)
         if urlsplit(self._url).scheme not in ("", "file"):
             raise SourceRefused("the demuxer reads local files only")
+        options.setdefault("protocol_whitelist", "file")  # no FFmpeg protocol prefix gets through
         timeouts = (self._settings.open_timeout_s, self._settings.read_timeout_s)
         started = time.monotonic()
         try:
