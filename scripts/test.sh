@@ -11,4 +11,5 @@ fi
 .venv/bin/ruff check src tests
 .venv/bin/ruff format --check src tests
 .venv/bin/mypy
+.venv/bin/lint-imports  # DESIGN's layering, as the contract in pyproject.toml
 exec .venv/bin/pytest -p no:cacheprovider "$@"
