@@ -12,6 +12,7 @@ import httpx
 import pytest
 from moved_clock import START, Archive, open_archive
 
+from ova.cloud.db.models import ResourceRow
 from ova.cloud.domain import retention, segment_index
 from ova.cloud.runtime import build
 from ova.cloud.settings import CloudSettings, RecordingSettings
@@ -106,3 +107,23 @@ async def test_a_pass_cut_short_after_the_index_delete_leaks_no_blob(archive: Ar
 def iso(epoch_ms: int) -> str:
     moment = datetime.fromtimestamp(epoch_ms / 1000, tz=START.tzinfo)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def has_data(archive: Archive) -> bool:
+    async with archive.cloud.services.sessions() as session:
+        video = await session.get(ResourceRow, archive.video_id)
+    assert video is not None
+    return bool(video.document["internal"]["hasData"])
+
+
+async def test_a_video_whose_every_segment_expired_no_longer_has_data(archive: Archive) -> None:
+    worker = archive.cloud.retention
+    assert worker is not None
+    while await worker.run_once():
+        pass
+    assert await has_data(archive)  # the last day is still kept
+    archive.clock.advance(timedelta(days=2))
+    while await worker.run_once():
+        pass
+    assert await stored(archive) == (0, 0)
+    assert not await has_data(archive)

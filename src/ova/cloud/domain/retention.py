@@ -76,6 +76,8 @@ async def expire(session: AsyncSession, expiry: Expiry, limit: int, now: datetim
     await session.execute(delete(SegmentRow).where(SegmentRow.id.in_([row[0] for row in rows])))
     days = {day for row in rows for day in coverage.days_touched(row[2], row[3])}
     await coverage.recount(session, expiry.video_id, days)
+    if not await segment_index.holds_segments(session, expiry.video_id):
+        await segment_index.set_has_data(session, expiry.video_id, False)
     return len(rows)
 
 

@@ -98,13 +98,21 @@ async def add_segment(session: AsyncSession, video_id: str, segment: StoredSegme
     numbered = await number(session, video_id, segment)
     session.add(SegmentRow(video_id=video_id, created_at=now, **numbered.__dict__))
     await coverage.add(session, video_id, numbered.start_ms, numbered.duration_ms, numbered.size)
-    video = await session.get(ResourceRow, video_id)
-    if video is not None and not video.document.get("internal", {}).get("hasData"):
-        video.document = {
-            **video.document,
-            "internal": {**video.document.get("internal", {}), "hasData": True},
-        }
+    await set_has_data(session, video_id, True)
     await session.flush()
+
+
+async def set_has_data(session: AsyncSession, video_id: str, has_data: bool) -> None:
+    """Record on the video whether it holds media (its ``flags.hasData``)."""
+    video = await session.get(ResourceRow, video_id)
+    internal = video.document.get("internal", {}) if video is not None else {}
+    if video is not None and bool(internal.get("hasData")) != has_data:
+        video.document = {**video.document, "internal": {**internal, "hasData": has_data}}
+
+
+async def holds_segments(session: AsyncSession, video_id: str) -> bool:
+    statement = select(SegmentRow.id).where(SegmentRow.video_id == video_id).limit(1)
+    return (await session.execute(statement)).first() is not None
 
 
 async def number(session: AsyncSession, video_id: str, segment: StoredSegment) -> StoredSegment:
