@@ -31,6 +31,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Response, Route
 
+from support.player_page import two_player_page
+
 pytestmark = pytest.mark.e2e
 
 API_VERSION = "2021-11-01-preview"
@@ -268,25 +270,6 @@ def test_the_player_plays_the_live_archive_with_dash_js(browser: Browser, demo: 
     page.close()
 
 
-DIRECT_PAGE = """<!doctype html>
-<meta charset="utf-8">
-<video id="hls" muted autoplay playsinline width="320"></video>
-<video id="dash" muted autoplay playsinline width="320"></video>
-<script src="/player/vendor/hls.min.js"></script>
-<script src="/player/vendor/dash.all.min.js"></script>
-<script>
-  window.playbackErrors = [];
-  const hls = new Hls();
-  hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) playbackErrors.push("hls: " + data.details); });
-  hls.loadSource(%(hls)s);
-  hls.attachMedia(document.getElementById("hls"));
-  const dash = dashjs.MediaPlayer().create();
-  dash.on(dashjs.MediaPlayer.events.ERROR, (e) => playbackErrors.push("dash: " + JSON.stringify(e.error)));
-  dash.initialize(document.getElementById("dash"), %(dash)s, true);
-</script>
-"""
-
-
 def iso(epoch_ms: int) -> str:
     return (
         datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
@@ -331,7 +314,7 @@ def test_hls_js_and_dash_js_play_a_recorded_range_from_its_manifest_urls(
         assert response.status_code == 200, (kind, response.text)
         assert "#EXT-X-ENDLIST" in response.text or 'type="static"' in response.text
     page = browser.new_page()
-    html = DIRECT_PAGE % {kind: json.dumps(url) for kind, url in manifests.items()}
+    html = two_player_page(manifests["hls"], manifests["dash"], "/player/vendor/")
     page.route(
         f"{demo.base_url}/e2e/direct.html", lambda route: route.fulfill(body=html, content_type="text/html")
     )

@@ -26,6 +26,7 @@ from ova.media.ingest_settings import IngestSettings
 from ova.media.preview import PreviewImage
 from ova.media.timeline import TimelineSegment, Track, runs
 from ova.recording.recorder import Recorder, RecorderSettings
+from support.player_page import two_player_page
 
 pytestmark = pytest.mark.e2e
 
@@ -36,23 +37,6 @@ SCRIPTS = {
     "dash.all.min.js": VENDOR / "dashjs/dist/dash.all.min.js",
 }
 ENCODERS = {"aac": ("aac", 48_000), "pcmu": ("pcm_mulaw", 8000)}
-PAGE = """<!doctype html>
-<meta charset="utf-8">
-<video id="hls" muted autoplay playsinline width="320"></video>
-<video id="dash" muted autoplay playsinline width="320"></video>
-<script src="hls.min.js"></script>
-<script src="dash.all.min.js"></script>
-<script>
-  window.playbackErrors = [];
-  const hls = new Hls();
-  hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) playbackErrors.push("hls: " + data.details); });
-  hls.loadSource("index.m3u8");
-  hls.attachMedia(document.getElementById("hls"));
-  const dash = dashjs.MediaPlayer().create();
-  dash.on(dashjs.MediaPlayer.events.ERROR, (e) => playbackErrors.push("dash: " + JSON.stringify(e.error)));
-  dash.initialize(document.getElementById("dash"), "index.mpd", true);
-</script>
-"""
 PLAYED_WITH_AUDIO = """(id) => {
   const video = document.getElementById(id);
   return video.readyState >= 2 && video.currentTime > 1.5 && video.webkitAudioDecodedByteCount > 0;
@@ -143,7 +127,7 @@ def test_hls_js_and_dash_js_play_recorded_audio(browser: Browser, codec: str, tm
     sink = record(source(tmp_path, codec))
     assert all(init.codec.endswith(",mp4a.40.2") for init in sink.inits.values())
     files = {**sink.files, **manifests(sink), **{name: path.read_bytes() for name, path in SCRIPTS.items()}}
-    files["page.html"] = PAGE.encode()
+    files["page.html"] = two_player_page("index.m3u8", "index.mpd").encode()
 
     def answer(route: Route) -> None:
         name = route.request.url.removeprefix(BASE + "/").split("?")[0]

@@ -11,7 +11,6 @@ names every such path and the command that fixes it. Blocking: call in a thread.
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
 import stat
 from collections.abc import Iterable
@@ -72,17 +71,7 @@ def make_private_dir(path: Path) -> None:
 
 def write_private_file(path: Path, data: bytes) -> None:
     """Replace ``path`` atomically and durably with ``data``, mode 0600 from the first byte."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
-    try:
-        os.fchmod(fd, PRIVATE_FILE_MODE)
-        os.write(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        temp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
+    temp = durable.write_temp(path.parent, data, {})
     os.replace(temp, path)
     durable.fsync_dir(path.parent)
 
