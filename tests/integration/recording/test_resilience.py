@@ -33,6 +33,7 @@ from ova.cloud.runtime import Cloud, build
 from ova.cloud.server import uvicorn_server
 from ova.cloud.settings import CloudSettings, ListenerSettings, RecordingSettings
 from ova.media.ingest_settings import IngestSettings
+from ova.recording import archive_layout
 from ova.recording.recorder import Recorder, RecorderSettings, RecorderStatus
 
 ACCOUNT = account_path()
@@ -109,7 +110,7 @@ class Deployment:
     async def undecodable(self, video: str, workdir: Path) -> list[str]:
         """Every indexed segment of ``video`` that ffmpeg cannot decode after its init segment."""
         inits, segments = await self.indexed(video)
-        container = segment_index.container_name(await self.row_id("videos", video))
+        container = archive_layout.container_name(await self.row_id("videos", video))
         failures = []
         for stored in segments:
             init = await self.cloud.services.blobs.get(container, inits[stored.config_hash].blob_name)

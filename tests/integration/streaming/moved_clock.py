@@ -16,6 +16,7 @@ from ova.cloud.domain.kinds import videos
 from ova.cloud.domain.resources import KindContext, put
 from ova.cloud.runtime import Cloud
 from ova.common.clock import FrozenClock
+from ova.recording import archive_layout
 
 START = datetime(2026, 3, 1, 6, tzinfo=UTC)
 SCOPE = AccountScope("00000000-0000-0000-0000-0000000000ab", "rg", "clocked")
@@ -41,10 +42,10 @@ class Archive:
 
     async def record(self, count: int, segment_ms: int, *, gap_first: bool = False) -> None:
         """``count`` segments back to back from now; the clock ends at the last one's end."""
-        services, container = self.cloud.services, segment_index.container_name(self.video_id)
+        services, container = self.cloud.services, archive_layout.container_name(self.video_id)
         for index in range(count):
             start_ms, self.sequence = self.now_ms, self.sequence + 1
-            name = segment_index.segment_blob_name(start_ms, self.sequence)
+            name = archive_layout.segment_blob_name(start_ms, self.sequence)
             data = os.urandom(64) + start_ms.to_bytes(8, "big")
             await services.blobs.put(container, name, data, "video/iso.segment")
             stored = segment_index.StoredSegment(
@@ -87,10 +88,10 @@ async def open_archive(
         account, _ = await accounts.put(services, session, SCOPE, {"location": "local"}, Principal("t"))
         ctx = KindContext(services=services, session=session, account=account, principal=Principal("t"))
         video, _ = await put(ctx, videos.KIND, "lobby", {"properties": body})
-    container = segment_index.container_name(video.id)
+    container = archive_layout.container_name(video.id)
     await services.blobs.create_container(container)
     init = segment_index.StoredInit(
-        CONFIG, segment_index.init_blob_name(CONFIG), "avc1.64001f", 640, 360, 90000
+        CONFIG, archive_layout.init_blob_name(CONFIG), "avc1.64001f", 640, 360, 90000
     )
     await services.blobs.put(container, init.blob_name, os.urandom(400), "video/mp4")
     async with services.sessions.begin() as session:

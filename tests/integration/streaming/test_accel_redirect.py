@@ -35,6 +35,7 @@ from ova.cloud.domain.kinds import videos
 from ova.cloud.domain.resources import KindContext, put
 from ova.cloud.runtime import Cloud
 from ova.cloud.settings import ClientApiSettings, CloudSettings, ListenerSettings, StreamingSettings
+from ova.recording import archive_layout
 from support.listeners import serving
 from support.management import arm_error
 from support.postgres import free_port
@@ -103,10 +104,10 @@ async def archive(cloud: Cloud) -> Archive:
         await put(ctx, videos.KIND, "garage", {"properties": {"title": "Garage"}})
         token = (await videos.list_content_token(ctx, "lobby"))["token"]
         other_token = (await videos.list_content_token(ctx, "garage"))["token"]
-    container = segment_index.container_name(video.id)
+    container = archive_layout.container_name(video.id)
     await services.blobs.create_container(container)
     init = segment_index.StoredInit(
-        CONFIG_HASH, segment_index.init_blob_name(CONFIG_HASH), "avc1.64001f", 1280, 720, 90000
+        CONFIG_HASH, archive_layout.init_blob_name(CONFIG_HASH), "avc1.64001f", 1280, 720, 90000
     )
     await services.blobs.put(container, init.blob_name, os.urandom(800), "video/mp4")
     start = (int(time.time()) - 3600) * 1000
@@ -116,7 +117,7 @@ async def archive(cloud: Cloud) -> Archive:
         await segment_index.add_init(session, video.id, init, services.clock.now())
         for sequence in range(4):
             start_ms = start + sequence * SEGMENT_MS
-            name = segment_index.segment_blob_name(start_ms, sequence)
+            name = archive_layout.segment_blob_name(start_ms, sequence)
             data = os.urandom(SEGMENT_BYTES)
             stored = segment_index.StoredSegment(
                 start_ms, SEGMENT_MS, sequence, name, len(data), "", CONFIG_HASH, False

@@ -17,6 +17,7 @@ from ova.cloud.domain import retention, segment_index
 from ova.cloud.runtime import build
 from ova.cloud.settings import CloudSettings, RecordingSettings
 from ova.common.clock import FrozenClock
+from ova.recording import archive_layout
 
 SEGMENT_MS = 300_000
 BATCH = 25
@@ -53,7 +54,7 @@ async def stored(archive: Archive) -> tuple[int, int]:
     services = archive.cloud.services
     async with services.sessions.begin() as session:
         indexed = await segment_index.window(session, archive.video_id, 0, 2**53)
-    container = segment_index.container_name(archive.video_id)
+    container = archive_layout.container_name(archive.video_id)
     blobs = [blob async for blob in services.blobs.list(container, "segments/")]
     return len(indexed), len(blobs)
 

@@ -25,6 +25,7 @@ from ova.cloud.db.models import BlobTombstoneRow, ResourceRow, SegmentRow
 from ova.cloud.domain import coverage, segment_index
 from ova.cloud.domain.services import CloudServices
 from ova.contracts.topology_values import parse_duration
+from ova.recording import archive_layout
 from ova.storage.errors import BlobNotFound, ContainerNotFound
 
 
@@ -71,7 +72,7 @@ async def expire(session: AsyncSession, expiry: Expiry, limit: int, now: datetim
     rows = (await session.execute(statement)).all()
     if not rows:
         return 0
-    container = segment_index.container_name(expiry.video_id)
+    container = archive_layout.container_name(expiry.video_id)
     session.add_all(BlobTombstoneRow(container=container, blob_name=row[1], created_at=now) for row in rows)
     await session.execute(delete(SegmentRow).where(SegmentRow.id.in_([row[0] for row in rows])))
     days = {day for row in rows for day in coverage.days_touched(row[2], row[3])}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -60,20 +60,6 @@ class StoredSegment:
     ordinal: int = field(default=0, compare=False)
     discontinuity: int = field(default=0, compare=False)
     run_start_ms: int = field(default=0, compare=False)
-
-
-def container_name(video_id: str) -> str:
-    """The blob container holding one video's media."""
-    return f"video-{video_id.replace('-', '')}"
-
-
-def init_blob_name(config_hash: str) -> str:
-    return f"init/{config_hash}.mp4"
-
-
-def segment_blob_name(start_ms: int, sequence: int) -> str:
-    moment = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
-    return f"segments/{moment:%Y/%m/%d/%H}/{start_ms}-{sequence}.m4s"
 
 
 async def add_init(session: AsyncSession, video_id: str, init: StoredInit, now: datetime) -> None:

@@ -15,15 +15,13 @@ from ova.cloud.domain.segment_index import StoredInit, StoredSegment
 from ova.cloud.domain.services import CloudServices
 from ova.media.cmaf import InitSegment, MediaSegment
 from ova.media.preview import PreviewImage
-
-MP4 = "video/mp4"
-M4S = "video/iso.segment"
+from ova.recording import archive_layout, sequences
 
 
 class ArchiveSink:
     def __init__(self, services: CloudServices, video_id: str) -> None:
         self._services, self._video_id = services, video_id
-        self._container = segment_index.container_name(video_id)
+        self._container = archive_layout.container_name(video_id)
         self._ready = False
 
     async def _ensure_container(self) -> None:
@@ -33,16 +31,16 @@ class ArchiveSink:
 
     async def init_segment(self, init: InitSegment) -> None:
         await self._ensure_container()
-        name = segment_index.init_blob_name(init.config_hash)
-        await self._services.blobs.put(self._container, name, init.data, MP4)
+        name = archive_layout.init_blob_name(init.config_hash)
+        await self._services.blobs.put(self._container, name, init.data, archive_layout.MP4)
         stored = StoredInit(init.config_hash, name, init.codec, init.width, init.height, init.timescale)
         async with self._services.sessions.begin() as session:
             await segment_index.add_init(session, self._video_id, stored, self._services.clock.now())
 
     async def media_segment(self, segment: MediaSegment) -> None:
         await self._ensure_container()
-        name = segment_index.segment_blob_name(segment.start_ms, segment.sequence)
-        info = await self._services.blobs.put(self._container, name, segment.data, M4S)
+        name = archive_layout.segment_blob_name(segment.start_ms, segment.sequence)
+        info = await self._services.blobs.put(self._container, name, segment.data, archive_layout.M4S)
         stored = StoredSegment(
             start_ms=segment.start_ms,
             duration_ms=segment.duration_ms,
@@ -60,7 +58,10 @@ class ArchiveSink:
         await self._ensure_container()
         for image in images:
             await self._services.blobs.put(
-                self._container, f"preview/{at_ms}/{image.name}.jpg", image.jpeg, "image/jpeg"
+                self._container,
+                archive_layout.preview_blob_name(at_ms, image.name),
+                image.jpeg,
+                archive_layout.JPEG,
             )
         async with self._services.sessions.begin() as session:
             video = await session.get(ResourceRow, self._video_id)
@@ -71,10 +72,22 @@ class ArchiveSink:
             video.document = {**video.document, "internal": internal}
         if previous is not None and previous != at_ms:
             for image in images:
-                await self._services.blobs.delete(self._container, f"preview/{previous}/{image.name}.jpg")
+                await self._services.blobs.delete(
+                    self._container, archive_layout.preview_blob_name(previous, image.name)
+                )
+
+
+class IndexedSequences:
+    """The sequence numbers a video's segment index has used (a ``SequenceHistory``)."""
+
+    def __init__(self, services: CloudServices) -> None:
+        self._services = services
+
+    async def last_sequence(self, video_id: str) -> int:
+        async with self._services.sessions.begin() as session:
+            return await segment_index.last_sequence(session, video_id)
 
 
 async def next_sequence(services: CloudServices, video_id: str) -> int:
     """Sequence numbers keep rising across restarts, so blob names never collide."""
-    async with services.sessions.begin() as session:
-        return await segment_index.last_sequence(session, video_id) + 1
+    return await sequences.next_sequence(video_id, IndexedSequences(services))

@@ -19,7 +19,7 @@ from ova.cloud.domain.arm import AccountScope, Principal
 from ova.cloud.domain.kinds import videos
 from ova.cloud.domain.resources import KindContext, find, put
 from ova.cloud.recording.archive_sink import ArchiveSink, next_sequence
-from ova.cloud.recording.host import duration_ms, keyframe_pool
+from ova.cloud.recording.host import keyframe_pool
 from ova.cloud.recording.lease import under_lease
 from ova.cloud.runtime import Cloud, build
 from ova.cloud.settings import CloudSettings
@@ -27,6 +27,7 @@ from ova.common.errors import ValidationFailed
 from ova.contracts.camera_url import camera_url_problem
 from ova.media.camera_networks import CameraNetworks
 from ova.media.ingest_settings import IngestSettings
+from ova.recording.plan import duration_ms
 from ova.recording.recorder import Recorder, RecorderSettings, RecorderStatus
 
 ACCOUNT_ID = re.compile(

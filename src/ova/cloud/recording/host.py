@@ -14,44 +14,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ova.cloud.db.models import AccountRow, ResourceRow
 from ova.cloud.domain.kinds import videos
-from ova.cloud.domain.kinds.live_pipelines import ACTIVE, system_variables
+from ova.cloud.domain.kinds.live_pipelines import ACTIVE
 from ova.cloud.domain.kinds.pipeline_topologies import KIND as TOPOLOGIES
 from ova.cloud.domain.resources import find
 from ova.cloud.domain.services import CloudServices
 from ova.cloud.recording.archive_sink import ArchiveSink, next_sequence
 from ova.cloud.recording.lease import under_lease
 from ova.cloud.settings import KeyframeCheckSettings
-from ova.contracts.camera_url import camera_url_problem
-from ova.contracts.topology import resolve_parameters, substitute, validate_cloud_topology
+from ova.contracts.topology import resolve_parameters, validate_cloud_topology
 from ova.media.camera_networks import CameraNetworks
 from ova.media.ingest_settings import IngestSettings
 from ova.recording.keyframe_pool import DecodeLimits, KeyframePool
+from ova.recording.plan import NotRecordable, RecordingPlan, duration_ms, rtsp_camera_url, system_variables
 from ova.recording.recorder import KeyframeCheck, Recorder, RecorderSettings, RecorderStatus
 
 log = logging.getLogger(__name__)
-DURATION = re.compile(r"^PT(?:(\d+)M)?(?:(\d+)S)?$")
 RECONCILE_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class RecordingPlan:
-    pipeline_id: str
-    pipeline_name: str
-    camera_url: str
-    video_id: str
-    segment_ms: int
-    bitrate_kbps: int | None
 
 
 @dataclass
@@ -72,23 +57,6 @@ def keyframe_pool(settings: KeyframeCheckSettings) -> KeyframePool:
         timeout_s=settings.timeout_seconds,
     )
     return KeyframePool(limits)
-
-
-def duration_ms(value: str, default_ms: int = 30_000) -> int:
-    match = DURATION.match(value or "")
-    if not match or not any(match.groups()):
-        return default_ms
-    return (int(match.group(1) or 0) * 60 + int(match.group(2) or 0)) * 1000
-
-
-def with_credentials(url: str, username: str | None, password: str | None) -> str:
-    if not username:
-        return url
-    parts = urlsplit(url)
-    userinfo = quote(username, safe="") + (":" + quote(password, safe="") if password else "")
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}" + (f":{parts.port}" if parts.port else "")))
 
 
 class PipelineHost:
@@ -195,16 +163,6 @@ class PipelineHost:
         log.info("stopped recording live pipeline %s", running.plan.pipeline_name)
 
 
-def camera_url(endpoint: Mapping[str, Any], values: Mapping[str, str]) -> str:
-    """An RTSP source endpoint's URL, parameters substituted and credentials written in."""
-    credentials = endpoint.get("credentials") or {}
-    return with_credentials(
-        substitute(str(endpoint["url"]), values),
-        substitute(str(credentials.get("username", "")), values) or None,
-        substitute(str(credentials.get("password", "")), values) or None,
-    )
-
-
 def is_active(row: ResourceRow) -> bool:
     return bool(row.document.get("properties", {}).get("state") == ACTIVE)
 
@@ -223,14 +181,12 @@ async def plan_for(
         return None
     model = validate_cloud_topology(topology.document)
     supplied = {str(p["name"]): str(p.get("value", "")) for p in properties.get("parameters", [])}
-    values = {**resolve_parameters(model, supplied), **system_variables(row)}
-    sources = topology.document["properties"].get("sources", [])
-    if len(sources) != 1 or not str(sources[0].get("@type", "")).endswith(".RtspSource"):
-        return None
-    url = camera_url(sources[0]["endpoint"], values)
-    problem = camera_url_problem(url)
-    if problem is not None:
-        log.warning("live pipeline %s is not recorded: its camera URL %s", row.name, problem)
+    variables = system_variables(row.name, str(properties["topologyName"]))
+    values = {**resolve_parameters(model, supplied), **variables}
+    try:
+        url = rtsp_camera_url(topology.document["properties"], values)
+    except NotRecordable as reason:
+        log.warning("live pipeline %s is not recorded: %s", row.name, reason)
         return None
     # The video activation resolved (and created): the same name, system variables included.
     video_row = await find(session, account, videos.KIND, str(video_names[0]))

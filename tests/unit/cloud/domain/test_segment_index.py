@@ -16,6 +16,7 @@ from ova.cloud.domain.kinds import videos
 from ova.cloud.domain.resources import KindContext, put
 from ova.cloud.domain.segment_index import StoredInit, StoredSegment
 from ova.cloud.runtime import Cloud
+from ova.recording import archive_layout
 
 SCOPE = AccountScope("00000000-0000-0000-0000-0000000000aa", "rg1", "acct1")
 T0 = 1_640_073_600_000  # 2021-12-21T08:00:00.000Z
@@ -23,7 +24,7 @@ NOW = datetime(2021, 12, 21, 9, tzinfo=UTC)
 
 
 def segment(start_ms: int, sequence: int, config: str = "a", gap: bool = False) -> StoredSegment:
-    name = segment_index.segment_blob_name(start_ms, sequence)
+    name = archive_layout.segment_blob_name(start_ms, sequence)
     return StoredSegment(start_ms, 6000, sequence, name, 1000 + sequence, "0" * 64, config, gap)
 
 
@@ -51,7 +52,7 @@ async def video(cloud: Cloud) -> str:
     video_id = await new_video(cloud, "lobby")
     async with cloud.services.sessions.begin() as session:
         for config in ("a", "b"):
-            init = StoredInit(config, segment_index.init_blob_name(config), "avc1.42C01E", 640, 360, 90_000)
+            init = StoredInit(config, archive_layout.init_blob_name(config), "avc1.42C01E", 640, 360, 90_000)
             await segment_index.add_init(session, video_id, init, NOW)
         for stored in ARCHIVE:
             await segment_index.add_segment(session, video_id, stored, NOW)
@@ -110,11 +111,11 @@ async def test_the_first_segment_marks_the_video_as_having_data(cloud: Cloud) ->
 
 
 def test_blob_names_are_per_video_and_per_utc_hour() -> None:
-    assert segment_index.container_name("9635aac4-7f2f-4bf0-946a-5cb7da7e5dc2") == (
+    assert archive_layout.container_name("9635aac4-7f2f-4bf0-946a-5cb7da7e5dc2") == (
         "video-9635aac47f2f4bf0946a5cb7da7e5dc2"
     )
-    assert segment_index.segment_blob_name(T0 + 1, 7) == f"segments/2021/12/21/08/{T0 + 1}-7.m4s"
-    assert segment_index.init_blob_name("abc") == "init/abc.mp4"
+    assert archive_layout.segment_blob_name(T0 + 1, 7) == f"segments/2021/12/21/08/{T0 + 1}-7.m4s"
+    assert archive_layout.init_blob_name("abc") == "init/abc.mp4"
 
 
 async def media(cloud: Cloud, video_id: str, precision: str, start: str | None, end: str | None) -> object:

@@ -24,6 +24,7 @@ from ova.common.errors import NotFound, ValidationFailed
 from ova.media.dash import mpd
 from ova.media.hls import playlist
 from ova.media.timeline import TimelineSegment, Track, runs
+from ova.recording import archive_layout
 
 HLS_TYPE = "application/vnd.apple.mpegurl"
 DASH_TYPE = "application/dash+xml"
@@ -96,8 +97,8 @@ async def init_segment(request: Request, account_key: str, video_id: str, config
     if not HASH.fullmatch(config_hash):
         raise NotFound("No such init segment.")
     row_id = await authorise_cached(request, account_key, video_id)
-    name = segment_index.init_blob_name(config_hash)
-    return await blob_response(services, segment_index.container_name(row_id), name, "video/mp4")
+    name = archive_layout.init_blob_name(config_hash)
+    return await blob_response(services, archive_layout.container_name(row_id), name, "video/mp4")
 
 
 def segment_blob_name(position: str) -> str:
@@ -106,7 +107,7 @@ def segment_blob_name(position: str) -> str:
     try:
         if match is None:
             raise ValueError(position)
-        return segment_index.segment_blob_name(int(match[1]), int(match[2]))
+        return archive_layout.segment_blob_name(int(match[1]), int(match[2]))
     except (ValueError, OverflowError, OSError):
         raise ValidationFailed("Segment names look like <start ms>-<sequence>.m4s.") from None
 
@@ -115,7 +116,7 @@ async def media_segment(request: Request, account_key: str, video_id: str, posit
     services: CloudServices = request.app.state.services
     name = segment_blob_name(position)
     row_id = await authorise_cached(request, account_key, video_id)
-    return await blob_response(services, segment_index.container_name(row_id), name, "video/iso.segment")
+    return await blob_response(services, archive_layout.container_name(row_id), name, "video/iso.segment")
 
 
 async def preview_image(request: Request, account_key: str, video_id: str, size: str) -> Any:
@@ -127,7 +128,11 @@ async def preview_image(request: Request, account_key: str, video_id: str, size:
     at_ms = video.document.get("internal", {}).get("previewAtMs")
     if at_ms is None:
         raise NotFound("The video has no preview image yet.")
-    container = segment_index.container_name(video.id)
+    container = archive_layout.container_name(video.id)
     return await blob_response(
-        services, container, f"preview/{at_ms}/{size}.jpg", "image/jpeg", immutable=False
+        services,
+        container,
+        archive_layout.preview_blob_name(at_ms, size),
+        archive_layout.JPEG,
+        immutable=False,
     )

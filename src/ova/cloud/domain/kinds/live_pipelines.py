@@ -40,6 +40,7 @@ from ova.contracts.topology import (
     validate_cloud_topology,
 )
 from ova.contracts.topology_values import duration
+from ova.recording import plan
 
 INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING = "Inactive", "Activating", "Active", "Deactivating"
 FROZEN_WHILE_ACTIVE = ("topologyName", "parameters", "bitrateKbps")
@@ -120,7 +121,7 @@ def system_variables(row: ResourceRow) -> dict[str, str]:
 
 
 def variables_of(name: str, properties: Mapping[str, Any]) -> dict[str, str]:
-    return {"System.PipelineName": name, "System.TopologyName": str(properties["topologyName"])}
+    return plan.system_variables(name, str(properties["topologyName"]))
 
 
 def check_camera_urls(model: CloudTopology, values: Mapping[str, str], properties: Mapping[str, Any]) -> None:

@@ -10,12 +10,13 @@ from sqlalchemy import select
 
 from ova.auth.service_tokens import CONTENT
 from ova.cloud.db.models import ResourceRow
-from ova.cloud.domain import recording_lease, segment_index
+from ova.cloud.domain import recording_lease
 from ova.cloud.domain.resources import Document, KindContext, ResourceKind, get, register
 from ova.common.clock import isoformat
 from ova.common.errors import Conflict
 from ova.contracts.arm_resources import VideoProperties
 from ova.contracts.model_errors import parse_model
+from ova.recording import archive_layout
 
 DEFAULT_SEGMENT_LENGTH = "PT30S"
 
@@ -43,7 +44,7 @@ class VideoKind(ResourceKind):
 
     async def after_delete(self, ctx: KindContext, row: ResourceRow) -> None:
         """A deleted video's media goes with it (its container holds nothing else)."""
-        await ctx.services.blobs.delete_container(segment_index.container_name(row.id))
+        await ctx.services.blobs.delete_container(archive_layout.container_name(row.id))
 
     async def render_properties(self, ctx: KindContext, row: ResourceRow) -> Document:
         internal = row.document.get("internal", {})

@@ -1,10 +1,10 @@
-"""The pure parts of the live-pipeline host: camera URLs with credentials, segment lengths."""
+"""The pure parts of a recording plan: camera URLs with credentials, segment lengths."""
 
 from __future__ import annotations
 
 import pytest
 
-from ova.cloud.recording.host import duration_ms, with_credentials
+from ova.recording.plan import duration_ms, with_credentials
 
 
 @pytest.mark.parametrize(
