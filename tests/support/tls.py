@@ -78,13 +78,14 @@ def _ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
 
 
 def _server(
-    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate
+    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, extra_ips: tuple[str, ...] = ()
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = [
         x509.DNSName("localhost"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.IPAddress(ipaddress.ip_address("::1")),
+        *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in extra_ips),
     ]
     ca_key_id = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     certificate = (
@@ -100,11 +101,12 @@ def _server(
     return key, certificate
 
 
-def write_tls_files(directory: Path) -> TlsFiles:
-    """Generate the CA and the server certificate into ``directory``."""
+def write_tls_files(directory: Path, extra_ips: tuple[str, ...] = ()) -> TlsFiles:
+    """Generate the CA and the server certificate into ``directory``; ``extra_ips`` (e.g. a
+    hub's 127.0.0.N) are added to the certificate's addresses."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, ca_cert = _ca()
-    server_key, server_cert = _server(ca_key, ca_cert)
+    server_key, server_cert = _server(ca_key, ca_cert, extra_ips)
     files = TlsFiles(
         ca_cert=directory / "ca.pem",
         server_cert=directory / "server.pem",

@@ -166,6 +166,6 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("alembic", "httpx", "azure"):
+    for noisy in ("alembic", "httpx", "azure", "amqtt", "transitions", "gmqtt", "paho"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     redact_handlers()
