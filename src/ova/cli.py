@@ -133,6 +133,21 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub_policy(args: argparse.Namespace) -> int:
+    from ova.cloud.runtime import create_hub_policy
+    from ova.common.errors import OvaError
+
+    settings = load_settings(args.config, data_dir=args.data_dir)
+    try:
+        connection_string = asyncio.run(create_hub_policy(settings, args.name, args.rights))
+    except OvaError as error:
+        print(f"ova admin: {error.message}", file=sys.stderr)
+        return 2
+    print("Created a hub access policy; its connection string is shown once, so store it now.")
+    print(connection_string)
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from ova.cloud.recording.command import record
     from ova.common.errors import OvaError
@@ -171,6 +186,12 @@ def cmd_camera(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_edge(args: argparse.Namespace) -> int:
+    from ova.edge.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ova", description="Open Video Analyzer")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -189,7 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     list_keys = admin_commands.add_parser("list-keys", help="List operator API keys (ids, never secrets).")
     revoke_key = admin_commands.add_parser("revoke-key", help="Revoke an operator API key by its id.")
     revoke_key.add_argument("key_id", help="The key's id (the 16 hex digits after 'ova_'; see list-keys).")
-    for command, handler in ((list_keys, cmd_list_keys), (revoke_key, cmd_revoke_key)):
+    hub_policy = admin_commands.add_parser(
+        "hub-policy", help="Create a hub access policy; prints its service connection string once."
+    )
+    hub_policy.add_argument("name", help="Policy name (SharedAccessKeyName), e.g. iothubowner.")
+    hub_policy.add_argument(
+        "--rights",
+        default="registryRead,registryWrite,serviceConnect",
+        help="Comma-separated rights: registryRead, registryWrite, serviceConnect (default: all).",
+    )
+    for command, handler in (
+        (list_keys, cmd_list_keys),
+        (revoke_key, cmd_revoke_key),
+        (hub_policy, cmd_hub_policy),
+    ):
         command.add_argument("--config", type=Path, help="YAML config file.")
         command.add_argument("--data-dir", type=Path, help="Data directory of the deployment.")
         command.set_defaults(handler=handler)
@@ -223,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_camera_arguments(camera)
     camera.set_defaults(handler=cmd_camera)
+    from ova.edge.command import add_arguments as add_edge_arguments
+
+    edge = commands.add_parser("edge", help="Run the edge module (connects to an IoT Hub or an ova hub).")
+    add_edge_arguments(edge)
+    edge.set_defaults(handler=cmd_edge)
     return parser
 
 

@@ -44,6 +44,9 @@ def check_profile(settings: CloudSettings) -> None:
         for item in settings.listeners
         if not item.tls and not is_loopback(item.host)
     ]
+    mqtt = settings.hub.mqtt
+    if settings.hub.enabled and mqtt.tls_cert is None and not is_loopback(mqtt.host):
+        exposed.append(f"{mqtt.host}:{mqtt.listen_port} (hub MQTT)")
     if exposed:
         raise UnsafeConfiguration(
             "The production profile requires TLS on every public listener; without TLS: " + ", ".join(exposed)

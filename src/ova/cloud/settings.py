@@ -21,6 +21,8 @@ from pydantic_settings import (
 )
 
 from ova.cloud.db.engine import default_database_url
+from ova.contracts.topology_values import parse_duration
+from ova.hub.settings import HubSettings
 from ova.media.camera_networks import DEFAULT_CAMERA_NETWORKS, CameraNetworks
 
 Network = IPv4Network | IPv6Network
@@ -274,6 +276,99 @@ class StorageSettings(BaseModel):
     )
 
 
+def duration_within(text: str, minimum_s: float, maximum_s: float, name: str) -> str:
+    """``text`` when it is an ISO 8601 duration between the bounds; ``ValueError`` naming ``name``."""
+    seconds = parse_duration(text)
+    if seconds is None or not minimum_s <= seconds <= maximum_s:
+        bounds = f"from {minimum_s:g} s to {maximum_s:g} s"
+        raise ValueError(f"{name} must be an ISO 8601 duration {bounds}: {text!r}")
+    return text
+
+
+class EdgeApiSettings(BaseModel):
+    """The edge-integration family: module keys, the policy edge modules download, upload SAS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    module_key_lifetime: str = Field(
+        "P30D",
+        description="ISO 8601 lifetime of a module key (1 hour to 365 days); the module rotates at half "
+        "of it.",
+    )
+    module_key_grace_period: str = Field(
+        "P7D",
+        description="How long a rotated-out module key keeps working (ISO 8601, 0 to 90 days), so a module "
+        "that rotated while its answer was lost still gets in.",
+    )
+    maximum_disconnected_period: str = Field(
+        "PT36H",
+        description="Policy: past this long without reaching the cloud, the module's live pipelines "
+        "deactivate (ISO 8601, 1 minute to 36 hours).",
+    )
+    policy_refresh_interval: str = Field(
+        "PT1H", description="Policy: how often a module downloads its policy again (ISO 8601, 10 s to 1 day)."
+    )
+    upload_sas_lifetime: str = Field(
+        "PT1H",
+        description="Lifetime of the create-only container SAS a module uploads with (ISO 8601, 1 minute "
+        "to 24 hours); the module renews it at 80 %.",
+    )
+
+    @field_validator("module_key_lifetime")
+    @classmethod
+    def _key_lifetime(cls, value: str) -> str:
+        return duration_within(value, 3600, 365 * 86400, "module_key_lifetime")
+
+    @field_validator("module_key_grace_period")
+    @classmethod
+    def _grace(cls, value: str) -> str:
+        return duration_within(value, 0, 90 * 86400, "module_key_grace_period")
+
+    @field_validator("maximum_disconnected_period")
+    @classmethod
+    def _disconnected(cls, value: str) -> str:
+        return duration_within(value, 60, 36 * 3600, "maximum_disconnected_period")
+
+    @field_validator("policy_refresh_interval")
+    @classmethod
+    def _refresh(cls, value: str) -> str:
+        return duration_within(value, 10, 86400, "policy_refresh_interval")
+
+    @field_validator("upload_sas_lifetime")
+    @classmethod
+    def _sas_lifetime(cls, value: str) -> str:
+        return duration_within(value, 60, 86400, "upload_sas_lifetime")
+
+
+class TelemetrySettings(BaseModel):
+    """The telemetry family: usage and health reports from edge modules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        True, description="Tell edge modules to send reports (the policy carries the URL and key)."
+    )
+    pre_shared_key: SecretStr | None = Field(
+        None,
+        description="Key edge modules present as Authorization: Bearer; default: generated into "
+        "DATA_DIR/keys/telemetry-psk (0600) on first start. Replicas must share it.",
+    )
+    report_interval: str = Field(
+        "PT1H", description="Policy: how often a module reports (ISO 8601, 10 s to 1 day)."
+    )
+    max_report_bytes: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024, description="Largest report body accepted (413 beyond)."
+    )
+    retention_days: int = Field(
+        30, ge=1, le=3650, description="Reports older than this are deleted when new ones arrive."
+    )
+
+    @field_validator("report_interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        return duration_within(value, 10, 86400, "report_interval")
+
+
 class CloudSettings(BaseSettings):
     """Every setting of ``ova cloud``."""
 
@@ -332,6 +427,16 @@ class CloudSettings(BaseSettings):
     credential_throttle: CredentialThrottleSettings = Field(
         default_factory=CredentialThrottleSettings,
         description="Refused credentials per client (all families) and the check budget past it.",
+    )
+    edge_api: EdgeApiSettings = Field(
+        default_factory=EdgeApiSettings, description="The edge family: module keys, policy, upload SAS."
+    )
+    telemetry: TelemetrySettings = Field(
+        default_factory=TelemetrySettings, description="The telemetry family: edge usage and health reports."
+    )
+    hub: HubSettings = Field(
+        default_factory=HubSettings,
+        description="The device hub: MQTT gateway and broker, identities, twins, direct methods, messages.",
     )
 
     @model_validator(mode="after")

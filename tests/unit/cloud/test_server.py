@@ -61,6 +61,18 @@ def test_production_allows_loopback_only_and_tls_listeners(tls: TlsFiles) -> Non
     check_profile(production(with_tls(tls, host="0.0.0.0")))
 
 
+def test_production_refuses_a_public_hub_mqtt_listener_without_tls(tls: TlsFiles) -> None:
+    public_plain = {"enabled": True, "mqtt": {"host": "0.0.0.0"}}
+    with pytest.raises(UnsafeConfiguration, match="hub MQTT"):
+        check_profile(CloudSettings(profile="production", listeners=[], hub=public_plain))
+    public_tls = {
+        "enabled": True,
+        "mqtt": {"host": "0.0.0.0", "tls_cert": tls.server_cert, "tls_key": tls.server_key},
+    }
+    check_profile(CloudSettings(profile="production", listeners=[], hub=public_tls))
+    check_profile(CloudSettings(profile="production", listeners=[], hub={"enabled": True}))
+
+
 def test_development_allows_a_public_plain_listener() -> None:
     check_profile(CloudSettings(profile="development", listeners=[ListenerSettings(host="0.0.0.0")]))
 

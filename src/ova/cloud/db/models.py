@@ -186,3 +186,53 @@ class BlobTombstoneRow(Base):
     container: Mapped[str] = mapped_column(String(128))
     blob_name: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime]
+
+
+class EdgeModuleInstanceRow(Base):
+    """One running copy of an edge module, made by a provisioning handshake (edge-integration family)."""
+
+    __tablename__ = "edge_module_instances"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(64))
+    module_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("resource_id", "instance_id", name="uq_edge_module_instances"),)
+
+
+class ModuleKeyRow(Base):
+    """A module key of one instance, sealed by the key-encryption key; a rotated-out key keeps
+    working until ``superseded_at`` plus the grace period."""
+
+    __tablename__ = "module_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance_row_id: Mapped[str] = mapped_column(
+        ForeignKey("edge_module_instances.id", ondelete="CASCADE"), index=True
+    )
+    sealed_key: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    superseded_at: Mapped[datetime | None]
+
+
+class TelemetryReportRow(Base):
+    """One usage and health report an edge module sent to the telemetry family."""
+
+    __tablename__ = "telemetry_reports"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    edge_module_id: Mapped[str] = mapped_column(String(64), index=True)
+    instance_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+    period_end: Mapped[str] = mapped_column(String(40))
+    active_live_pipelines: Mapped[int]
+    segments_recorded: Mapped[int] = mapped_column(BigInteger)
+    segments_uploaded: Mapped[int] = mapped_column(BigInteger)
+    bytes_uploaded: Mapped[int] = mapped_column(BigInteger)
+    data_dropped: Mapped[int] = mapped_column(BigInteger)
+    report: Mapped[dict[str, Any]]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ova.auth.service_tokens import PROVISIONING, InvalidServiceToken, ServiceTokenSigner
 from ova.cloud.db.models import ProvisioningTokenRow, ResourceRow
 from ova.cloud.domain.resources import Document, KindContext, ResourceKind, get, register
+from ova.cloud.settings import Family
 from ova.common.clock import isoformat
 from ova.common.errors import ValidationFailed
 from ova.contracts.arm_resources import ProvisioningTokenRequest
@@ -71,6 +72,9 @@ async def list_provisioning_token(ctx: KindContext, name: str, body: Mapping[str
         "jti": jti,
         "iat": int(now.timestamp()),
     }
+    edge_base = ctx.services.urls.bases.get(Family.EDGE)
+    if edge_base:
+        claims["iss"] = f"{edge_base}/edge"  # where the module shakes hands: it needs only the token
     token = ctx.services.tokens.issue(PROVISIONING, claims, expires)
     ctx.session.add(ProvisioningTokenRow(jti=jti, resource_id=row.id, expires_at=expires, created_at=now))
     await ctx.session.flush()
