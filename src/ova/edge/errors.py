@@ -13,7 +13,11 @@ Exception tree::
     ├── ResourceInvalid (Conflict)                409 Conflict, detail ResourceValidationError
     ├── ConnectivityRequired                      402 ConnectivityRequired (the 36-hour rule)
     ├── Busy                                      503 ServerBusy
-    └── CloudUnavailable                          the cloud could not be reached (retried)
+    ├── UnknownMethod (NotFound)                  404 NotFound: no direct method of that name
+    ├── MethodNotSupported                        501 NotImplemented: a Video Analyzer method this
+    │                                             module does not offer (remote device adapters, ONVIF)
+    ├── CloudUnavailable                          the cloud could not be reached (retried)
+    └── HubUnavailable                            the IoT Hub (or edge hub) did not answer in time
 
 Direct-method answers use Video Analyzer's envelope:
 ``{"error": {"code", "message", "details": [{"code", "message"}]}}``.
@@ -81,5 +85,24 @@ class Busy(EdgeError):
 
 
 class CloudUnavailable(EdgeError):
+    status = 503
+    default_code = "ServiceUnavailable"
+
+
+class UnknownMethod(EdgeError, NotFound):
+    status = 404
+    default_code = "NotFound"
+    detail_code = "MethodNotFound"
+
+
+class MethodNotSupported(EdgeError):
+    status = 501
+    default_code = "NotImplemented"
+    detail_code = "MethodNotSupported"
+
+
+class HubUnavailable(EdgeError):
+    """The module is not connected to its hub, or the hub did not answer a request in time."""
+
     status = 503
     default_code = "ServiceUnavailable"

@@ -7,6 +7,13 @@ a worker thread (the one decode on the record path, audio only). A preview set i
 keyframe once per media segment. The camera is retried with back-off when it drops or sends
 more than ``bitrate_kbps`` allows.
 
+By default the recorder reads the camera itself (an ``RtspIngest`` of its URL). A pipeline
+graph that shares one camera between sinks, or gates it (a signal gate), hands it ``items``
+instead: each call opens one run of the same packets and ingest events, already gated. A
+``Pause`` among them says the stream stops for a while (the gate closed): what is buffered is
+stored at once, and the packet that resumes it carries ``discontinuity``, so the next segment
+says ``gap_before``.
+
 A media segment is handed on only when its first keyframe decodes into an intact picture
 (``segment_check``, run by a ``KeyframeCheck``: in services a ``KeyframePool`` of limited child
 processes); a segment that does not, or whose check crashes or times out, is dropped, counted
@@ -23,7 +30,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
 
@@ -42,6 +49,17 @@ from ova.recording.segment_check import InProcessKeyframeCheck, KeyframeVerdict
 log = logging.getLogger(__name__)
 # As many codec configurations as the segmenter remembers; older ones are announced again.
 REMEMBERED_INITS = 64
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Among a recorder's ``items``: no media follows for a while; store what is buffered."""
+
+    reason: str
+
+
+ItemSource = Callable[[], AsyncIterator[object]]
+"""One run of packets and ingest events (``IngestPacket``, ``Connected``, ``Disconnected``, ``Pause``)."""
 
 
 class SegmentSink(Protocol):
@@ -107,9 +125,12 @@ class Recorder:
         *,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         keyframes: KeyframeCheck | None = None,
+        items: ItemSource | None = None,
     ) -> None:
-        """``keyframes`` defaults to a check in this process, for tests and trusted media."""
+        """``keyframes`` defaults to a check in this process, for tests and trusted media;
+        ``items`` to an ``RtspIngest`` of ``url`` (then ``url`` only names the source in logs)."""
         self._url, self._sink, self._settings, self._now_ms = url, sink, settings, now_ms
+        self._items = items
         self._keyframes = keyframes or InProcessKeyframeCheck()
         self.status = RecorderStatus()
         self._segmenter = CmafSegmenter(
@@ -124,12 +145,12 @@ class Recorder:
 
     async def run(self, stop: asyncio.Event) -> RecorderStatus:
         """Record until ``stop`` is set, then flush what is buffered; returns the final status."""
-        ingest = RtspIngest(self._url, self._settings.ingest)
+        items = self._items or RtspIngest(self._url, self._settings.ingest).run
         stopper = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
                 try:
-                    await self._record(ingest, stopper)
+                    await self._record(items, stopper)
                 except BitrateExceeded as exceeded:
                     await self._flush()
                     self._disconnected(str(exceeded))
@@ -140,9 +161,9 @@ class Recorder:
             await self._flush()
         return self.status
 
-    async def _record(self, ingest: RtspIngest, stopper: asyncio.Task[bool]) -> None:
+    async def _record(self, source: ItemSource, stopper: asyncio.Task[bool]) -> None:
         self._meter.reset()
-        items = cast(AsyncGenerator[object, None], ingest.run())
+        items = cast(AsyncGenerator[object, None], source())
         async with contextlib.aclosing(items):
             iterator = aiter(items)
             while True:
@@ -174,6 +195,8 @@ class Recorder:
             await self._flush()
             self._disconnected(item.reason)
             self.status.reconnects += 1
+        elif isinstance(item, Pause):
+            await self._flush()
 
     async def _packet(self, packet: IngestPacket) -> None:
         now = self._now_ms()

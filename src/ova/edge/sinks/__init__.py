@@ -1,0 +1,1 @@
+"""The edge's sink nodes: where a pipeline graph's media and events leave it."""
