@@ -1,13 +1,20 @@
 """``ova demo``: everything on embedded defaults, recording a simulated camera you can watch.
 
-It starts the cloud service, a simulated camera (``ova camera`` in a child process), and a
-cloud live pipeline recording the camera into the video ``demo``; it creates an access policy
-with a demo issuer key and a customer JWT, and prints a player URL. Once the first segment is
-playable it writes ``DATA_DIR/demo.json`` (mode 0600) for scripts and tests.
+It starts the cloud service with its device hub (embedded MQTT broker), a simulated camera
+(``ova camera`` in a child process) and one edge module (``ova edge`` in a child process,
+connected to the hub with its module connection string, provisioned with a token from the
+edge module resource ``demo-edge``). The continuous-recording topology is set and activated on
+the module through the hub's direct methods, as an operator does with Video Analyzer's edge
+SDK; the module records the camera into the video ``demo-edge-camera``. It creates an access
+policy with a demo issuer key and a customer JWT, and prints a player URL. Once the first
+segment is playable it writes ``DATA_DIR/demo.json`` (mode 0600) for scripts and tests: the
+player URL and token, the operator key, the hub's service REST base (``hubUrl``) and a hub
+service connection string (``hubConnectionString``), ``deviceId`` and ``moduleId``.
 
 The demo's operator key (label ``demo``) is kept in ``demo.json`` and reused across restarts
 while it is still live in the store; only when it is missing or revoked is a new one minted,
-and every other live ``demo`` key is revoked then, so one demo key is live at a time.
+and every other live ``demo`` key is revoked then, so one demo key is live at a time. The hub
+policy (``demo``) is created once; its key is kept in ``demo.json`` the same way.
 """
 
 from __future__ import annotations
@@ -33,16 +40,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ova.cloud.data_dir import write_private_file
 from ova.cloud.domain import accounts, operator_keys, segment_index
 from ova.cloud.domain.arm import API_VERSION, AccountScope, Principal
-from ova.cloud.domain.kinds import access_policies, live_pipelines, pipeline_topologies, videos
+from ova.cloud.domain.kinds import access_policies, live_pipelines, videos
 from ova.cloud.domain.resources import KindContext, find, put
 from ova.cloud.runtime import Cloud, build, prepare_store
 from ova.cloud.settings import CloudSettings, Family, RecordingSettings
 from ova.common.clock import Clock
 from ova.common.errors import OvaError
+from ova.demo_edge import DEFAULT_VIDEO, EdgeChain, hub_details, start_edge
 
 DEMO_SCOPE = AccountScope("00000000-0000-0000-0000-000000000000", "demo", "demo")
-VIDEO, TOPOLOGY, PIPELINE, ISSUER, KID = "demo", "demo-record", "demo-camera", "ova-demo", "demo-key"
+VIDEO, PIPELINE, ISSUER, KID = DEFAULT_VIDEO, "demo-camera", "ova-demo", "demo-key"
+OLD_CLOUD_PIPELINE = "demo-camera"  # what earlier demos recorded with in the cloud
 OPERATOR_LABEL = "demo"
+EDGE_SETTINGS = {
+    "OVA_EDGE_METRICS_PORT": "0",  # any free port (it prints where): demos can run side by side
+    "OVA_EDGE_DEACTIVATE_FLUSH_TIMEOUT_S": "5",  # at the demo's stop the cloud is already gone
+}
 PATTERN = "${System.Runtime.BaseResourceUrlPattern}"
 PREFIX = "#Microsoft.VideoAnalyzer."
 
@@ -72,13 +85,18 @@ def details_path(data_dir: Path) -> Path:
     return data_dir / "demo.json"
 
 
-def previous_operator_key(data_dir: Path) -> str | None:
-    """The operator key the last run wrote into demo.json, if any."""
+def previous_detail(data_dir: Path, name: str) -> str | None:
+    """A value the last run wrote into demo.json, if any."""
     try:
-        value = json.loads(details_path(data_dir).read_text()).get("operatorKey")
+        value = json.loads(details_path(data_dir).read_text()).get(name)
     except (FileNotFoundError, ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
+
+
+def previous_operator_key(data_dir: Path) -> str | None:
+    """The operator key the last run wrote into demo.json, if any."""
+    return previous_detail(data_dir, "operatorKey")
 
 
 async def demo_operator_key(session: AsyncSession, clock: Clock, data_dir: Path) -> str:
@@ -94,57 +112,22 @@ def b64(number: int) -> str:
     return jwt.utils.base64url_encode(number.to_bytes(32, "big")).decode()
 
 
-def topology_body() -> dict[str, Any]:
-    endpoint = {
-        "@type": PREFIX + "UnsecuredEndpoint",
-        "url": "${rtspUrl}",
-        "credentials": {"@type": PREFIX + "UsernamePasswordCredentials", "username": "", "password": ""},
+def access_policy(key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
+    numbers = key.public_key().public_numbers()
+    token_key = {"@type": PREFIX + "EccTokenKey", "kid": KID, "alg": "ES256", "x": b64(numbers.x)}
+    authentication = {
+        "@type": PREFIX + "JwtAuthentication",
+        "issuers": [ISSUER],
+        "audiences": [PATTERN],
+        "keys": [{**token_key, "y": b64(numbers.y)}],
     }
-    return {
-        "kind": "Live",
-        "sku": {"name": "Live_S1"},
-        "properties": {
-            "description": "Record one RTSP camera reachable from the cloud.",
-            "parameters": [{"name": "rtspUrl", "type": "String", "description": "Camera URL."}],
-            "sources": [
-                {"@type": PREFIX + "RtspSource", "name": "camera", "transport": "Tcp", "endpoint": endpoint}
-            ],
-            "sinks": [
-                {
-                    "@type": PREFIX + "VideoSink",
-                    "name": "archive",
-                    "videoName": VIDEO,
-                    "inputs": [{"nodeName": "camera"}],
-                    "videoCreationProperties": {"title": "Demo camera", "segmentLength": "PT30S"},
-                }
-            ],
-        },
-    }
+    return {"properties": {"role": "Reader", "authentication": authentication}}
 
 
 async def provision(cloud: Cloud, camera_url: str) -> dict[str, Any]:
+    """The demo account, its access policy, the operator key and a customer token; a player URL."""
     services = cloud.services
     key = issuer_key(cloud.settings.data_dir)
-    numbers = key.public_key().public_numbers()
-    policy = {
-        "properties": {
-            "role": "Reader",
-            "authentication": {
-                "@type": PREFIX + "JwtAuthentication",
-                "issuers": [ISSUER],
-                "audiences": [PATTERN],
-                "keys": [
-                    {
-                        "@type": PREFIX + "EccTokenKey",
-                        "kid": KID,
-                        "alg": "ES256",
-                        "x": b64(numbers.x),
-                        "y": b64(numbers.y),
-                    }
-                ],
-            },
-        }
-    }
     async with services.sessions.begin() as session:
         operator_key = await demo_operator_key(session, services.clock, cloud.settings.data_dir)
         account = await accounts.find(session, DEMO_SCOPE)
@@ -153,22 +136,10 @@ async def provision(cloud: Cloud, camera_url: str) -> dict[str, Any]:
                 services, session, DEMO_SCOPE, {"location": "local"}, Principal("demo")
             )
         ctx = KindContext(services=services, session=session, account=account, principal=Principal("demo"))
-        await put(ctx, access_policies.KIND, "demo", policy)
-        await put(ctx, pipeline_topologies.KIND, TOPOLOGY, topology_body())
-        pipeline = await find(session, account, live_pipelines.KIND, PIPELINE)
-        if pipeline is not None and pipeline.document["properties"]["state"] != live_pipelines.INACTIVE:
-            await live_pipelines.deactivate(ctx, PIPELINE)
-        body = {
-            "properties": {
-                "topologyName": TOPOLOGY,
-                "bitrateKbps": 3000,
-                "parameters": [{"name": "rtspUrl", "value": camera_url}],
-            }
-        }
-        await put(ctx, live_pipelines.KIND, PIPELINE, body)
-        await live_pipelines.activate(ctx, PIPELINE)
-        video = await find(session, account, videos.KIND, VIDEO)
-        assert video is not None
+        await put(ctx, access_policies.KIND, "demo", access_policy(key))
+        old = await find(session, account, live_pipelines.KIND, OLD_CLOUD_PIPELINE)
+        if old is not None and old.document["properties"]["state"] != live_pipelines.INACTIVE:
+            await live_pipelines.deactivate(ctx, OLD_CLOUD_PIPELINE)  # the edge records the camera now
         rendered = accounts.render(services, account)
     client_api = rendered["properties"]["endpoints"][0]["endpointUrl"]
     longest = cloud.settings.client_api.max_token_lifetime_seconds
@@ -187,7 +158,6 @@ async def provision(cloud: Cloud, camera_url: str) -> dict[str, Any]:
         "caCert": str(listener.tls_cert) if listener and listener.tls else None,
         "account": rendered["id"],
         "video": VIDEO,
-        "videoId": video.id,
         "clientApiUrl": client_api,
         "customerToken": token,
         "playerUrl": f"{base}/player/?" + urlencode({"api": client_api, "video": VIDEO, "token": token}),
@@ -195,12 +165,24 @@ async def provision(cloud: Cloud, camera_url: str) -> dict[str, Any]:
     }
 
 
+# --- the demo -----------------------------------------------------------------------------------
+
+
+async def video_id(cloud: Cloud, name: str) -> str | None:
+    async with cloud.services.sessions() as session:
+        account = await accounts.find(session, DEMO_SCOPE)
+        video = await find(session, account, videos.KIND, name) if account is not None else None
+        return video.id if video is not None else None
+
+
 async def announce_when_playable(cloud: Cloud, info: dict[str, Any], limit_s: float = 120) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        async with cloud.services.sessions.begin() as session:
-            if await segment_index.newest_end_ms(session, info["videoId"]) is not None:
-                break
+        found = await video_id(cloud, info["video"])
+        if found is not None:
+            async with cloud.services.sessions.begin() as session:
+                if await segment_index.newest_end_ms(session, found) is not None:
+                    break
         await asyncio.sleep(0.5)
     else:
         print("ova demo: no segment recorded yet; is the camera running?", file=sys.stderr, flush=True)
@@ -210,10 +192,9 @@ async def announce_when_playable(cloud: Cloud, info: dict[str, Any], limit_s: fl
 
 
 def write_details(data_dir: Path, info: dict[str, Any]) -> Path:
-    """Write demo.json (mode 0600: it holds the operator key) atomically; its path."""
-    public = {key: value for key, value in info.items() if key != "videoId"}
+    """Write demo.json (mode 0600: it holds the operator key and the hub policy key) atomically."""
     path = details_path(data_dir)
-    write_private_file(path, (json.dumps(public, indent=2) + "\n").encode())
+    write_private_file(path, (json.dumps(info, indent=2) + "\n").encode())
     return path
 
 
@@ -225,6 +206,8 @@ def print_summary(info: dict[str, Any], details: Path) -> None:
     print(f"  management API : {base}/subscriptions/...  (OpenAPI: {base}/openapi/management.json)")
     print(f"  demo account   : {info['account']}")
     print(f"  operator key   : {info['operatorKey']}")
+    if "hubUrl" in info:
+        print(f"  device hub     : {info['hubUrl']}  (module {info['deviceId']}/{info['moduleId']})")
     print(
         f"  try            : curl -H 'Authorization: Bearer {info['operatorKey']}' "
         f"'{base}{info['account']}/videos?api-version={API_VERSION}'"
@@ -237,21 +220,58 @@ def start_camera(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603 - our own CLI
 
 
+async def hub_started(cloud: Cloud, limit_s: float = 60) -> None:
+    deadline = time.monotonic() + limit_s
+    while cloud.hub is None or cloud.hub.gateway is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the device hub did not start")
+        await asyncio.sleep(0.1)
+
+
+async def run_edge(cloud: Cloud, info: dict[str, Any]) -> EdgeChain:
+    """The edge half of the demo, once the cloud serves: the module records the camera."""
+    await hub_started(cloud)
+    data_dir = cloud.settings.data_dir
+    segment_s = cloud.settings.recording.segment_seconds  # the demo's 4 s, for the module too
+    extra = dict(EDGE_SETTINGS)
+    if segment_s:
+        extra["OVA_EDGE_SEGMENT_MS"] = str(int(segment_s * 1000))
+    chain = await start_edge(cloud, DEMO_SCOPE, data_dir, extra_environment=extra)
+    try:
+        await chain.record(PIPELINE, info["cameraUrl"], VIDEO)
+        info.update(await hub_details(cloud, previous_detail(data_dir, "hubConnectionString")))
+    except BaseException:
+        chain.stop()
+        raise
+    return chain
+
+
 async def run(settings: CloudSettings) -> None:
     from ova.cloud.server import serve
 
     await prepare_store(settings)  # refuses a data directory open to others before anything starts
     camera_port = free_port()
     camera = start_camera(camera_port)
+    chain: EdgeChain | None = None
+    tasks: list[asyncio.Task[Any]] = []
     try:
         cloud = await build(settings)
         info = await provision(cloud, f"rtsp://127.0.0.1:{camera_port}/cam")
-        announcer = asyncio.create_task(announce_when_playable(cloud, info))
-        try:
-            await serve(cloud)
-        finally:
-            announcer.cancel()
+        server = asyncio.create_task(serve(cloud))
+        edge = asyncio.create_task(run_edge(cloud, info))
+        tasks += [server, edge]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if edge.done():  # else the server stopped (or failed to start) first
+            chain = edge.result()
+            tasks.append(asyncio.create_task(announce_when_playable(cloud, info)))
+        await server
     finally:
+        for task in reversed(tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if chain is not None:
+            chain.stop()
         camera.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             camera.wait(timeout=10)
@@ -259,6 +279,18 @@ async def run(settings: CloudSettings) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def demo_settings(settings: CloudSettings) -> CloudSettings:
+    """The demo's defaults over the user's: 4 s segments, the hub on, its MQTT port any free one
+    (several demos can run side by side)."""
+    hub = settings.hub
+    if hub.mqtt.port is None:
+        hub = hub.model_copy(update={"mqtt": hub.mqtt.model_copy(update={"port": 0})})
+    update: dict[str, Any] = {"hub": hub.model_copy(update={"enabled": True})}
+    if settings.recording.segment_seconds is None:
+        update["recording"] = RecordingSettings(segment_seconds=4)
+    return settings.model_copy(update=update)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -270,13 +302,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     if args.data_dir is None:
         args.data_dir = Path("data/demo")
-    settings = settings_from(args)
-    if settings.recording.segment_seconds is None:
-        settings = settings.model_copy(update={"recording": RecordingSettings(segment_seconds=4)})
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run(settings))
+            asyncio.run(run(demo_settings(settings_from(args))))
     except OvaError as error:
         print(f"ova demo: {error.message}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:  # the edge module did not start or refused the topology
+        print(f"ova demo: {error}", file=sys.stderr)
         return 2
     return 0
