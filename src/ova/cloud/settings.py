@@ -15,12 +15,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from ova.cloud.db.engine import default_database_url
+from ova.common import settings_file
 from ova.contracts.topology_values import parse_duration
 from ova.hub.settings import HubSettings
 from ova.media.camera_networks import DEFAULT_CAMERA_NETWORKS, CameraNetworks
@@ -456,23 +455,5 @@ class CloudSettings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> CloudSettings:
-    """Build the settings from flags (``overrides``), environment, then the YAML file."""
-    if config_file is not None and not config_file.is_file():
-        raise FileNotFoundError(f"config file not found: {config_file}")
-
-    class _FromFile(CloudSettings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-            if config_file is not None:
-                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
-            return tuple(sources)
-
-    return _FromFile(**{key: value for key, value in overrides.items() if value is not None})
+    """Flags (``overrides``, None ignored), then the environment, then the YAML file."""
+    return settings_file.load_settings(CloudSettings, config_file, **overrides)

@@ -34,6 +34,7 @@ from ova.edge.settings import EdgeSettings
 from ova.edge.telemetry import Reporter, TelemetryReporter
 from ova.media.camera_networks import CameraNetworks
 from ova.media.ingest_settings import IngestSettings
+from ova.recording.keyframe_pool import DecodeLimits, KeyframePool
 
 
 @dataclass
@@ -48,6 +49,7 @@ class EdgeParts:
     telemetry: TelemetryReporter
     link: CloudLink
     metrics: EdgeMetrics
+    keyframes: KeyframePool
     _seen: dict[str, tuple[int, int, int]] = dataclasses.field(default_factory=dict)
     """Per cache: files and bytes uploaded, files dropped, as last counted into the metrics."""
 
@@ -91,6 +93,7 @@ class EdgeParts:
 
     async def close(self, events_drain_s: float) -> None:
         await self.pipelines.close()
+        await self.keyframes.close()
         await self.caches.close()
         await self.events.drain(events_drain_s)
 
@@ -113,6 +116,7 @@ async def build_parts(
     counted = CountingEvents(events, metrics)
     store = await asyncio.to_thread(EntityStore.open, data_dir, clock)
     caches = MediaCaches(data_dir, link, counted, verify=verify)
+    keyframes = KeyframePool(DecodeLimits(workers=settings.keyframe_check_workers))
     context = GraphContext(
         module_name=state.edge_module_name or client.endpoint.module_id,
         events=counted,
@@ -123,6 +127,7 @@ async def build_parts(
         ingest=IngestSettings(camera_networks=CameraNetworks.parse(settings.camera_networks)),
         histories=(caches,),
         segment_ms=settings.segment_ms,
+        keyframes=keyframes,
     )
     runner = EdgeGraphRunner(context)
     # EdgeGraphRunner.check returns the resolved topology where ports.GraphRunner says None
@@ -139,6 +144,8 @@ async def build_parts(
         timeout_s=settings.telemetry_timeout_s,
         verify=verify,
     )
-    parts = EdgeParts(events, store, caches, runner, pipelines, watchdog, methods, telemetry, link, metrics)
+    parts = EdgeParts(
+        events, store, caches, runner, pipelines, watchdog, methods, telemetry, link, metrics, keyframes
+    )
     parts.configure(config)
     return parts

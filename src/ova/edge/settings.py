@@ -14,11 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
+from ova.common import settings_file
 from ova.media.camera_networks import DEFAULT_CAMERA_NETWORKS, CameraNetworks
 
 
@@ -133,6 +132,13 @@ class EdgeSettings(BaseSettings):
         "null: the topology's).",
     )
     telemetry_timeout_s: float = Field(10.0, gt=0, le=120, description="Timeout of one telemetry report.")
+    keyframe_check_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Child processes (limited in memory and CPU) that decode one keyframe per segment to "
+        "check that it plays and to make previews; camera data is never decoded in the module's own process.",
+    )
     hub: HubSettings = Field(default_factory=lambda: HubSettings(), description="The IoT Hub connection.")
     spool: SpoolSettings = Field(
         default_factory=lambda: SpoolSettings(), description="Local media cache defaults."
@@ -147,22 +153,4 @@ class EdgeSettings(BaseSettings):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> EdgeSettings:
     """Flags (``overrides``, None ignored), then the environment, then the YAML file."""
-    if config_file is not None and not config_file.is_file():
-        raise FileNotFoundError(f"config file not found: {config_file}")
-
-    class _FromFile(EdgeSettings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-            if config_file is not None:
-                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
-            return tuple(sources)
-
-    return _FromFile(**{key: value for key, value in overrides.items() if value is not None})
+    return settings_file.load_settings(EdgeSettings, config_file, **overrides)
