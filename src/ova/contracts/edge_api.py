@@ -17,7 +17,9 @@ Routes (under the family's prefix, ``/edge`` in the embedded default):
 - ``POST /v1/videos/{videoName}/preview`` with ``PreviewCommit``: 204.
 - ``POST /v1/videos/{videoName}/events`` with ``RecordingStateChange``: 204 (Recording started/stopped).
 
-Errors use the ARM envelope ``{"error": {"code", "message"}}``.
+Errors use the ARM envelope ``{"error": {"code", "message"}}``. Every answer carries the cloud's
+clock in ``SERVER_TIME_HEADER`` (epoch seconds), so a module whose clock is off still signs
+requests the cloud accepts.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_REQUEST_TOKEN_SECONDS = 3600
+SERVER_TIME_HEADER = "x-ova-server-time"
 MAX_SEGMENTS_PER_COMMIT = 500
 
 Token = Annotated[str, StringConstraints(min_length=1, max_length=4096)]

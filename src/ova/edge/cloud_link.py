@@ -36,6 +36,7 @@ from ova.auth import iot_sas
 from ova.common.clock import Clock, SystemClock
 from ova.common.errors import Conflict, Forbidden, NotFound, OvaError, Unauthenticated, ValidationFailed
 from ova.contracts.edge_api import (
+    SERVER_TIME_HEADER,
     CommitResult,
     EdgePolicy,
     ModuleKey,
@@ -57,6 +58,7 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_RETRY_AFTER_S = 300.0
 DEFAULT_MAX_DISCONNECTED = timedelta(hours=36)
 CONTACT_SAVE_INTERVAL = timedelta(minutes=1)
+CLOCK_RESIGN_S = 30.0
 T = TypeVar("T", bound=BaseModel)
 _ERRORS: dict[int, type[OvaError]] = {401: Unauthenticated, 403: Forbidden, 404: NotFound, 409: Conflict}
 
@@ -113,6 +115,8 @@ class CloudLink:
         self.state: ModuleState | None = None
         self._saved_contact: datetime | None = None
         self._lock = asyncio.Lock()
+        self._clock_offset_s = 0.0
+        """The cloud's clock minus ours, from the last answer (requests are signed on its clock)."""
         verify: str | bool = str(settings.ca_file) if settings.ca_file else True
         self._http = httpx.AsyncClient(
             timeout=settings.timeout_s, verify=verify, transport=transport, follow_redirects=False
@@ -244,11 +248,19 @@ class CloudLink:
         state = self._require_state()
         if not state.provisioned or state.base_url is None or state.key is None:
             raise Unauthenticated("The module is not provisioned.")
-        expiry = int(self.clock.now().timestamp()) + self.settings.request_token_seconds
         assert state.edge_module_id is not None
-        token = iot_sas.sign(state.edge_module_id, state.key.key, expiry, state.key.key_id)
         base_url = self.settings.base_url.rstrip("/") if self.settings.base_url else state.base_url
-        return await self._send(method, base_url + path, body, token)
+        for attempt in range(2):
+            offset = self._clock_offset_s
+            expiry = int(self.clock.now().timestamp() + offset) + self.settings.request_token_seconds
+            token = iot_sas.sign(state.edge_module_id, state.key.key, expiry, state.key.key_id)
+            try:
+                return await self._send(method, base_url + path, body, token)
+            except Unauthenticated:
+                # Signed against a clock the cloud disagrees with: once more against the cloud's.
+                if attempt or abs(self._clock_offset_s - offset) < CLOCK_RESIGN_S:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _send(self, method: str, url: str, body: BaseModel | None, token: str | None) -> bytes:
         headers = {"Accept": "application/json"}
@@ -262,9 +274,16 @@ class CloudLink:
                 data = await _bounded(response)
         except httpx.HTTPError as error:
             raise CloudUnavailable(f"The cloud did not answer: {type(error).__name__}") from None
+        self._learn_clock(response)
         await self._contact()
         _raise_for(response, data)
         return data
+
+    def _learn_clock(self, response: httpx.Response) -> None:
+        """How far the cloud's clock is from ours, from the time every answer carries."""
+        value = response.headers.get(SERVER_TIME_HEADER, "")
+        if value.isascii() and value.isdigit() and len(value) <= 12:
+            self._clock_offset_s = int(value) - self.clock.now().timestamp()
 
     async def _contact(self) -> None:
         state, now = self._require_state(), self.clock.now()

@@ -134,3 +134,24 @@ async def test_a_rotation_missed_while_offline_happens_once_back_and_the_old_key
         assert link.state.key != old_key
         assert (await link.publish_video("camera-1", PublishVideoRequest())).video_name == "camera-1"
         await link.close()
+
+
+@pytest.mark.parametrize("skew", [timedelta(minutes=-10), timedelta(minutes=10), timedelta(hours=-3)])
+async def test_a_module_whose_clock_is_off_still_signs_requests_the_cloud_accepts(
+    tmp_path: Path, clock: FrozenClock, skew: timedelta
+) -> None:
+    """D11: requests are signed on the cloud's clock (every answer carries it), not the module's."""
+    async with running_world(tmp_path, clock) as world:
+        token = await world.token()
+        edge_clock = FrozenClock(clock.now() + skew)
+        link = CloudLink(CloudLinkSettings(), tmp_path / "edge", provisioning_token=token, clock=edge_clock)
+        await link.start()
+        await link.close()
+        # A restart knows nothing of the offset: its first request is refused, re-signed and accepted.
+        again = CloudLink(CloudLinkSettings(), tmp_path / "edge", clock=edge_clock)
+        await again.start()
+        policy = await again.refresh_policy()
+        publication = await again.publish_video("camera-1", PublishVideoRequest())
+        await again.close()
+    assert policy.maximum_disconnected_period == "PT36H"
+    assert publication.video_name == "camera-1"

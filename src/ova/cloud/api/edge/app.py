@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Request, Response
@@ -12,6 +13,7 @@ from ova.cloud.domain.edge_link import module_keys, provisioning, publishing, se
 from ova.cloud.domain.edge_link.link import EdgeLink
 from ova.cloud.domain.edge_link.policy import edge_policy
 from ova.contracts.edge_api import (
+    SERVER_TIME_HEADER,
     CommitResult,
     EdgePolicy,
     ModuleKey,
@@ -97,4 +99,12 @@ def create_app(link: EdgeLink) -> FastAPI:
     app.state.link = link
     arm_errors.install(app)
     app.include_router(router)
+
+    @app.middleware("http")
+    async def server_time(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Every answer says what time the cloud thinks it is (modules sign against that)."""
+        response = await call_next(request)
+        response.headers[SERVER_TIME_HEADER] = str(int(link.services.clock.now().timestamp()))
+        return response
+
     return app
