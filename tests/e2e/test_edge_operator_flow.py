@@ -167,6 +167,7 @@ async def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 def registry(stack: HubStack) -> Iterator[IoTHubRegistryManager]:
     """``azure-iot-hub``'s registry manager on the hub's service connection string."""
     manager = IoTHubRegistryManager.from_connection_string(stack.service_connection_string)
+    manager.protocol.config.headers["Connection"] = "close"  # no keep-alive socket outlives a call
     yield manager
     # The SDK's errors (404 while the module was offline) hold their responses, and with them
     # keep-alive sockets, in reference cycles: collect them while the server still runs.

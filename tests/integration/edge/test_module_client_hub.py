@@ -33,7 +33,12 @@ async def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 
 async def service(stack: HubStack, call: Any) -> Any:
     def run() -> Any:
-        return call(IoTHubRegistryManager.from_connection_string(stack.service_connection_string))
+        manager = IoTHubRegistryManager.from_connection_string(stack.service_connection_string)
+        manager.protocol.config.headers["Connection"] = "close"  # no keep-alive socket outlives the call
+        try:
+            return call(manager)
+        finally:
+            manager.protocol.close()
 
     return await asyncio.to_thread(run)
 
