@@ -25,11 +25,9 @@ Everything real, on loopback, with TLS from a test CA:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -51,17 +49,11 @@ from azure.mgmt.videoanalyzer import models as m
 from integration.camera.camera_process import CameraProcess
 from ova.auth.iot_sas import new_key
 from ova.cloud.domain.operator_keys import create_key
-from ova.cloud.runtime import build
-from ova.cloud.settings import CloudSettings, ListenerSettings
 from ova.contracts.iot_hub import ConnectionString
 from ova.hub.namespace import Identity
-from ova.hub.service_auth import Right
-from ova.hub.settings import HubMqttSettings, HubSettings
 from support.customer_issuer import CustomerIssuer
 from support.edge_process import EdgeProcess, wait_for
-from support.hub_stack import HubStack, free_loopback_address
-from support.listeners import serving
-from support.tls import write_tls_files
+from support.hub_stack import HubStack, hub_stack
 
 SUBSCRIPTION = "5f0b1c2d-0000-4000-8000-0000000000e7"
 GROUP = "edge-flow"
@@ -131,36 +123,13 @@ def invoke(registry: IoTHubRegistryManager, request: Any) -> tuple[int, Any]:
 # --- fixtures ----------------------------------------------------------------------------------
 
 
-def free_port_on(address: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[HubStack]:
     """``support.hub_stack``'s deployment on a known port: the URLs the cloud hands out (client API
     endpoint, archive, upload SAS, the provisioning token's issuer) name the port it serves on."""
-    address = free_loopback_address()
-    tls = write_tls_files(tmp_path / "tls", extra_ips=(address,))
-    cert = {"tls_cert": tls.server_cert, "tls_key": tls.server_key}
-    port = free_port_on(address)
-    settings = CloudSettings(
-        data_dir=tmp_path / "cloud",
-        listeners=[ListenerSettings(host=address, port=port, **cert)],
-        hub=HubSettings(enabled=True, host_name=address, mqtt=HubMqttSettings(host=address, **cert)),
-    )
-    cloud = await build(settings)
-    try:
-        await cloud.start()
-        async with serving(cloud):
-            assert cloud.hub is not None
-            policy = await cloud.hub.service_auth.create_policy("iothubowner", set(Right))
-            service = str(dataclasses.replace(policy, host_name=f"{address}:{port}"))
-            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_cert))  # azure-iot-hub's HTTPS
-            yield HubStack(cloud, address, port, tls, service)
-    finally:
-        await cloud.close()
+    async with hub_stack(tmp_path, known_port=True) as running:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.tls.ca_cert))  # azure-iot-hub's HTTPS
+        yield running
 
 
 @pytest.fixture

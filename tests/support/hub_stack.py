@@ -66,11 +66,20 @@ def free_loopback_address() -> str:
     raise RuntimeError("no loopback address 127.0.0.2-30 has port 8883 free")
 
 
+def free_port_on(address: str) -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind((address, 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.asynccontextmanager
 async def hub_stack(
-    tmp_path: Path, broker: BrokerEndpoint | None = None, **hub_fields: Any
+    tmp_path: Path, broker: BrokerEndpoint | None = None, *, known_port: bool = False, **hub_fields: Any
 ) -> AsyncIterator[HubStack]:
-    """A started stack; ``broker`` an external one (e.g. Mosquitto), else the embedded broker."""
+    """A started stack; ``broker`` an external one (e.g. Mosquitto), else the embedded broker.
+
+    ``known_port``: the HTTPS listener binds a port chosen beforehand instead of port 0, so the URLs
+    the cloud hands out (client API, archive, upload SAS, a provisioning token's issuer) name it."""
     address = free_loopback_address()
     tls = write_tls_files(tmp_path / "tls", extra_ips=(address,))
     external: dict[str, Any] = {}
@@ -91,7 +100,14 @@ async def hub_stack(
     )
     settings = CloudSettings(
         data_dir=tmp_path / "data",
-        listeners=[ListenerSettings(host=address, port=0, tls_cert=tls.server_cert, tls_key=tls.server_key)],
+        listeners=[
+            ListenerSettings(
+                host=address,
+                port=free_port_on(address) if known_port else 0,
+                tls_cert=tls.server_cert,
+                tls_key=tls.server_key,
+            )
+        ],
         hub=HubSettings(enabled=True, host_name=address, mqtt=mqtt, **hub_fields),
     )
     cloud = await build(settings)

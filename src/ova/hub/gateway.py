@@ -177,8 +177,9 @@ class Gateway:
         self._handlers[task] = device
         try:
             await self._serve(device)
-        except (OSError, asyncio.IncompleteReadError, TimeoutError, HubError):
-            pass  # the device went away or broke the protocol: its socket is closed below
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, HubError) as ended:
+            # the device went away or broke the protocol: its socket is closed below
+            log.debug("a device connection ended: %s", type(ended).__name__)
         finally:
             self._handlers.pop(task, None)
             device.close()

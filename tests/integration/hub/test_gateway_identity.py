@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 import paho.mqtt.client as paho  # type: ignore[import-untyped]
@@ -150,56 +151,55 @@ async def test_ending_a_session_discards_what_the_broker_queued_for_it(
     assert await resumed.no_message(within=0.5)
 
 
-async def test_revoking_while_the_registry_is_still_checking_refuses_the_connect(
-    identities: InMemoryIdentities, broker: BrokerEndpoint, clients: list[WireClient]
-) -> None:
-    checking, release = asyncio.Event(), asyncio.Event()
+class SlowRegistry:
+    """The in-memory registry, holding each check until ``release`` is set."""
 
-    class SlowRegistry:
-        async def authenticate(self, client_id: str, username: str, password: str, peer: str) -> Identity:
-            checking.set()
-            await release.wait()
-            return await identities.authenticate(client_id, username, password, peer)
+    def __init__(self, identities: InMemoryIdentities) -> None:
+        self.identities = identities
+        self.checking, self.release = asyncio.Event(), asyncio.Event()
 
-    identity = identities.add("racing")
-    gateway = Gateway(HubMqttSettings(port=0), broker, SlowRegistry())
+    async def authenticate(self, client_id: str, username: str, password: str, peer: str) -> Identity:
+        self.checking.set()
+        await self.release.wait()
+        return await self.identities.authenticate(client_id, username, password, peer)
+
+
+@contextlib.asynccontextmanager
+async def connect_being_checked(
+    identities: InMemoryIdentities, broker: BrokerEndpoint, clients: list[WireClient], identity: Identity
+) -> AsyncIterator[tuple[Gateway, SlowRegistry, WireClient]]:
+    """A gateway whose registry is still checking ``identity``'s CONNECT."""
+    registry = SlowRegistry(identities)
+    gateway = Gateway(HubMqttSettings(port=0), broker, registry)
     await gateway.start()
     try:
         client = await WireClient.open(gateway.port)
         clients.append(client)
         await client.send(codec.encode_connect(identities.connect(identity)))
-        await asyncio.wait_for(checking.wait(), 5)
-        assert await gateway.disconnect(identity) == 1
-        release.set()
-        connack = await client.expect(PacketType.CONNACK)
+        await asyncio.wait_for(registry.checking.wait(), 5)
+        yield gateway, registry, client
     finally:
         await gateway.stop()
+
+
+async def test_revoking_while_the_registry_is_still_checking_refuses_the_connect(
+    identities: InMemoryIdentities, broker: BrokerEndpoint, clients: list[WireClient]
+) -> None:
+    identity = identities.add("racing")
+    async with connect_being_checked(identities, broker, clients, identity) as (gateway, registry, client):
+        assert await gateway.disconnect(identity) == 1
+        registry.release.set()
+        connack = await client.expect(PacketType.CONNACK)
     assert codec.connack_code(connack) == NOT_AUTHORIZED_V311
 
 
 async def test_a_connect_still_being_checked_does_not_count_as_online(
     identities: InMemoryIdentities, broker: BrokerEndpoint, clients: list[WireClient]
 ) -> None:
-    checking, release = asyncio.Event(), asyncio.Event()
-
-    class SlowRegistry:
-        async def authenticate(self, client_id: str, username: str, password: str, peer: str) -> Identity:
-            checking.set()
-            await release.wait()
-            return await identities.authenticate(client_id, username, password, peer)
-
     identity = identities.add("pending")
-    gateway = Gateway(HubMqttSettings(port=0), broker, SlowRegistry())
-    await gateway.start()
-    try:
-        client = await WireClient.open(gateway.port)
-        clients.append(client)
-        await client.send(codec.encode_connect(identities.connect(identity)))
-        await asyncio.wait_for(checking.wait(), 5)
+    async with connect_being_checked(identities, broker, clients, identity) as (gateway, registry, client):
         while_checking = gateway.connections_of(identity)
-        release.set()
+        registry.release.set()
         await client.expect(PacketType.CONNACK)
         after = gateway.connections_of(identity)
-    finally:
-        await gateway.stop()
     assert (while_checking, after) == (0, 1)
