@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-READY = "ova camera: ready"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from integration.camera.camera_process import CameraProcess
 
 
 @contextmanager
 def camera(log_path: Path, fps: int = 10) -> Iterator[str]:
     """``rtsp://127.0.0.1:PORT/cam`` served until the block ends."""
-    port = free_port()
     flags = [
         "--width",
         "320",
@@ -38,28 +27,11 @@ def camera(log_path: Path, fps: int = 10) -> Iterator[str]:
         "--bitrate-kbps",
         "300",
     ]
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("OVA_")}
-    command = [sys.executable, "-m", "ova.cli", "camera", "--host", "127.0.0.1", "--port", str(port), *flags]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment
-        )
+    process = CameraProcess(log_path, "--host", "127.0.0.1", *flags)
     try:
-        deadline = time.monotonic() + 30
-        while READY not in log_path.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"ova camera did not start:\n{log_path.read_text(errors='replace')[-2000:]}"
-                )
-            time.sleep(0.1)
-        yield f"rtsp://127.0.0.1:{port}/cam"
+        yield process.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stop()
 
 
 def ffprobe(path: Path) -> dict[str, Any]:

@@ -17,9 +17,6 @@ runs with the second run's ``EXT-X-PROGRAM-DATE-TIME`` at the real resumption ti
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,8 +26,8 @@ from pathlib import Path
 
 import httpx
 from edge_world import World, running_world
-from graph_camera import READY, free_port
 
+from integration.recording.recording_processes import CameraProcess
 from ova.cloud.db.models import SegmentRow
 from ova.common.clock import FrozenClock
 from ova.edge.cloud_link import CloudLink, CloudLinkSettings
@@ -55,46 +52,9 @@ def iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
-class Camera:
-    """``ova camera`` on one fixed loopback port, stopped and started again at will."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.port, self.log_path = free_port(), log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"rtsp://127.0.0.1:{self.port}/cam"
-
-    def start(self) -> None:
-        flags = ["--width", "320", "--height", "240", "--fps", str(FPS), "--gop", str(FPS)]
-        command = [sys.executable, "-m", "ova.cli", "camera", "--host", "127.0.0.1", "--port", str(self.port)]
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("OVA_")}
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*command, *flags, "--bitrate-kbps", "300"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=environment,
-            )
-        deadline = time.monotonic() + 30
-        while READY not in self.log_path.read_bytes()[offset:].decode(errors="replace"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ova camera did not start:\n{self.log_path.read_text()[-2000:]}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def start_camera(camera: CameraProcess) -> None:
+    """A small picture, one keyframe a second."""
+    camera.start(320, 240, 300, "--fps", str(FPS), "--gop", str(FPS))
 
 
 @asynccontextmanager
@@ -181,7 +141,7 @@ async def indexed_since(world: World, since_ms: int, at_least: int) -> bool:
     return sum(1 for row in await world.indexed(VIDEO) if row.start_ms >= since_ms) >= at_least
 
 
-async def record_through_a_drop(tmp_path: Path, camera: Camera) -> Drop:
+async def record_through_a_drop(tmp_path: Path, camera: CameraProcess) -> Drop:
     """Record until three segments are indexed, drop the camera for ``OUTAGE_S``, record three more."""
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     async with (
@@ -197,7 +157,7 @@ async def record_through_a_drop(tmp_path: Path, camera: Camera) -> Drop:
             await asyncio.to_thread(camera.stop)
             media_ended = now_ms()
             await asyncio.sleep(OUTAGE_S)
-            await asyncio.to_thread(camera.start)
+            await asyncio.to_thread(start_camera, camera)
             resumed = now_ms()
             await eventually("three segments after the drop", lambda: indexed_since(world, outage_from, 3))
         finally:
@@ -209,8 +169,8 @@ async def record_through_a_drop(tmp_path: Path, camera: Camera) -> Drop:
 
 
 async def test_a_camera_that_drops_leaves_a_recorded_gap_and_a_discontinuity(tmp_path: Path) -> None:
-    camera = Camera(tmp_path / "camera.log")
-    await asyncio.to_thread(camera.start)
+    camera = CameraProcess(tmp_path)
+    await asyncio.to_thread(start_camera, camera)
     try:
         drop = await record_through_a_drop(tmp_path, camera)
     finally:

@@ -103,9 +103,10 @@ class CameraProcess(ManagedProcess):
         self.port = free_port()
         self.url = f"rtsp://127.0.0.1:{self.port}/cam"
 
-    def start(self, width: int = 640, height: int = 360, bitrate_kbps: int = 2000) -> None:
+    def start(self, width: int = 640, height: int = 360, bitrate_kbps: int = 2000, *extra: str) -> None:
+        """Serve (again), with ``extra`` flags of ``ova camera`` such as ``--fps``."""
         starts = self.log().count("ova camera: ready")
-        flags = ["--width", str(width), "--height", str(height), "--bitrate-kbps", str(bitrate_kbps)]
+        flags = ["--width", str(width), "--height", str(height), "--bitrate-kbps", str(bitrate_kbps), *extra]
         self.launch(ova("camera", "--host", "127.0.0.1", "--port", str(self.port), *flags))
         self.wait_for(lambda: self.log().count("ova camera: ready") > starts, "ova camera")
 
